@@ -1,0 +1,43 @@
+"""Normalisation: NFKC (full-width → half-width), traditional → simplified, lower case.
+
+Applied to text before it is cut, at index time and at query time alike, so a query in
+either script or width finds both."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import opencc
+
+_t2s = opencc.OpenCC("t2s")
+
+# Characters that carry no searchable meaning and only break up words.
+_CONTROL = re.compile(r"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u200b-\u200f\ufeff]")
+
+
+def normalize(text: str) -> str:
+    """NFKC, traditional → simplified, lower-cased, control characters removed."""
+    text = unicodedata.normalize("NFKC", text)
+    text = _CONTROL.sub("", text)
+    return _t2s.convert(text).lower()
+
+
+@lru_cache(maxsize=4096)
+def normalize_short(text: str) -> str:
+    """Cached normalize() for short strings (query words, facet values, suggestions)."""
+    return normalize(text)
+
+
+TRADITIONAL_HINTS = frozenset("們這個來時為會說國學與對發經動體間還當實開關點應現給種見長門問頭東車")
+
+
+def looks_traditional(text: str, sample: int = 4000) -> bool:
+    """True when the text is mostly in traditional script (picks the OCR language)."""
+    head = text[:sample]
+    if not head:
+        return False
+    changed = sum(1 for a, b in zip(head, _t2s.convert(head)) if a != b)
+    cjk = sum(1 for ch in head if "\u4e00" <= ch <= "\u9fff")
+    return cjk > 0 and changed / cjk > 0.05

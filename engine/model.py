@@ -1,0 +1,106 @@
+"""The document model and the engine-neutral result types (DESIGN.md, "The document model")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from enum import Enum
+from typing import Any
+
+
+class Audience(str, Enum):
+    """Who is asking. Each audience sees the access levels listed in ACCESS_FOR."""
+
+    public = "public"
+    reading_room = "reading_room"
+    staff = "staff"
+
+
+ACCESS_LEVELS = ("open", "reading_room", "restricted")
+ACCESS_FOR: dict[Audience, tuple[str, ...]] = {
+    Audience.public: ("open",),
+    Audience.reading_room: ("open", "reading_room"),
+    Audience.staff: ACCESS_LEVELS,
+}
+
+COLLECTIONS = ("current", "archive")
+VALIDITY_ORDER = ("现行有效", "已修改", "已被修改", "尚未生效", "历史版本", "已废止", "失效")
+
+
+@dataclass
+class Page:
+    number: int  # 1-based
+    text: str
+    ocr: bool = False
+    confidence: float | None = None  # mean tesseract word confidence, 0-100, OCR pages only
+
+
+@dataclass
+class Document:
+    id: str
+    collection: str
+    title: str
+    pages: list[Page] = field(default_factory=list)
+    doc_number: str | None = None
+    agency: list[str] = field(default_factory=list)
+    recipients: list[str] = field(default_factory=list)
+    date: date | None = None
+    published: date | None = None
+    category: str | None = None
+    doc_type: str | None = None
+    fonds: str | None = None
+    archival_code: str | None = None
+    retention: str | None = None
+    validity: str | None = None
+    classification: str | None = None  # 密级 found in the text
+    access: str = "open"
+    source_path: str | None = None
+    source_sha256: str | None = None
+    media_type: str | None = None
+
+    @property
+    def year(self) -> int | None:
+        d = self.date or self.published
+        return d.year if d else None
+
+    @property
+    def ocr(self) -> bool:
+        return any(p.ocr for p in self.pages)
+
+    @property
+    def ocr_confidence(self) -> float | None:
+        conf = [p.confidence for p in self.pages if p.ocr and p.confidence is not None]
+        return round(sum(conf) / len(conf), 1) if conf else None
+
+    @property
+    def text(self) -> str:
+        return "\n".join(p.text for p in self.pages)
+
+
+@dataclass
+class Snippet:
+    page: int
+    html: str
+
+
+@dataclass
+class Hit:
+    id: str
+    score: float
+    fields: dict[str, Any]  # stored fields, page_text included
+    snippets: list[Snippet] = field(default_factory=list)
+    sort: list[Any] | None = None  # search_after key for the cursor
+
+
+@dataclass
+class FacetValue:
+    value: str
+    count: int
+
+
+@dataclass
+class SearchResult:
+    total: int
+    hits: list[Hit]
+    facets: dict[str, list[FacetValue]]
+    took_ms: float = 0.0

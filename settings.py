@@ -1,0 +1,54 @@
+"""One settings object for the whole service, read once from the environment (CHAYUE_*)
+and passed down; nothing else in the project reads environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CHAYUE_", extra="ignore")
+
+    data: Path = Field(Path("./data"), description="Data directory: index, ledger, OCR cache.")
+    engine: Literal["embedded", "elasticsearch"] = "embedded"
+
+    # Elasticsearch (read without the CHAYUE_ prefix, as the official tools name them).
+    es_url: str | None = Field(None, validation_alias="ES_URL")
+    es_user: str = Field("elastic", validation_alias="ES_USER")
+    es_password: str | None = Field(None, validation_alias="ES_PASSWORD")
+    es_index: str = Field("chayue", description="Alias the service reads; indices are <alias>-<ts>.")
+    es_ca_certs: str | None = Field(None, validation_alias="ES_CA_CERTS")
+
+    # Access: who is a reading-room or staff caller.
+    reading_room_networks: str = Field(
+        "", description="Comma-separated CIDRs of reading-room terminals, e.g. 10.20.0.0/24."
+    )
+    reading_room_key: str | None = None
+    staff_key: str | None = None
+
+    # Kiosk mode for reading-room terminals.
+    kiosk: bool = False
+    kiosk_idle_minutes: float = 3.0
+
+    # Indexer.
+    ocr_languages: str = "chi_sim+eng"
+    ocr_workers: int = 0  # 0 = one per core
+    max_file_mb: int = 512
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data / "index"
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.data / "ledger.sqlite"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
