@@ -32,6 +32,11 @@ def words(normalized: str) -> list[str]:
     return [w for w in _tokenizer.cut(normalized, HMM=True) if _WORDLIKE.search(w) and not w.isspace()]
 
 
+def word_spans(text: str) -> list[tuple[str, int, int]]:
+    """jieba words of `text` with their character offsets (for completion keys)."""
+    return [t for t in _tokenizer.tokenize(text) if _WORDLIKE.search(normalize(t[0]))]
+
+
 def bigrams(normalized: str) -> list[str]:
     """Overlapping character bigrams of CJK runs; latin and digit runs stay whole words.
 

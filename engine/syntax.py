@@ -57,6 +57,7 @@ class ParsedQuery:
         return [u for g in self.groups for u in g]
 
 
+_CJK_GAP = re.compile(r"([\u3400-\u9fff])\s+(?=([\u3400-\u9fff]))")
 _TOKEN = re.compile(r'-?"[^"]*"|\S+')
 
 
@@ -89,7 +90,8 @@ def parse(q: str) -> ParsedQuery:
 
 def _unit(raw: str, out: ParsedQuery) -> Unit | None:
     if raw.startswith('"') and raw.endswith('"'):
-        text = raw[1:-1].strip()
+        # Inside a phrase, spaces between Chinese characters are layout, not word breaks.
+        text = _CJK_GAP.sub(r"\1", raw[1:-1].strip())
         return Unit(text, phrase=True) if _has_content(text) else None
     name, sep, value = raw.partition(":")
     fieldname = FIELD_ALIASES.get(name.lower()) if sep else None

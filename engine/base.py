@@ -1,0 +1,142 @@
+"""The engine seam: what the indexer and the api call (upsert, delete, search, get, suggest,
+similar, stats), on top of a backend that only translates and executes.
+
+The audience's access filter is added here, once, under every read, so no backend and
+no route can forget it: results, totals, facet counts, suggestions, similar documents and
+fetches all pass through `_visible`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+from analysis.normalize import normalize
+from analysis.segment import words
+from engine.model import ACCESS_FOR, Audience, Document, FacetValue, SearchResult
+from engine.query import (
+    Bool, Boost, ConstScore, MatchAll, Node, Prefix, Range, SearchSpec, Term, Terms, and_,
+)
+from engine.record import to_record
+from engine.schema import FACET_FIELDS
+from engine.suggest import split_key
+
+ACCESS_KEY = "_access"  # filter key no facet can drop
+
+# Tie-breaks for equal relevance, as tiny score bonuses both engines add the same way:
+# valid documents before repealed ones, then newer before older (by decade).
+VALID_BONUS = 0.02
+DECADE_BONUS = 0.002
+DECADES = (1980, 1990, 2000, 2010, 2020)
+
+
+class EngineUnavailable(RuntimeError):
+    """The engine cannot be reached or read; the api answers 503."""
+
+
+class Backend(Protocol):
+    name: str
+
+    def upsert(self, records: Iterable[dict[str, Any]]) -> int: ...
+    def delete(self, ids: Iterable[str]) -> None: ...
+    def commit(self) -> None: ...
+    def execute(self, spec: SearchSpec) -> SearchResult: ...
+    def info(self) -> dict[str, Any]: ...
+    def close(self) -> None: ...
+
+
+def access_filter(audience: Audience) -> Node:
+    return Terms("access", ACCESS_FOR[audience])
+
+
+def with_tiebreak(query: Node) -> Node:
+    bonus: list[Node] = [ConstScore(Term("validity", "现行有效"), VALID_BONUS)]
+    bonus += [ConstScore(Range("year", gte=y), DECADE_BONUS) for y in DECADES]
+    return Bool(must=(query,), should=tuple(bonus))
+
+
+class Engine:
+    def __init__(self, backend: Backend):
+        self.backend = backend
+
+    # -- writes (indexer only) ---------------------------------------------------
+    def upsert(self, docs: Iterable[Document]) -> int:
+        return self.backend.upsert(to_record(d) for d in docs)
+
+    def delete(self, ids: Iterable[str]) -> None:
+        self.backend.delete(ids)
+
+    def commit(self) -> None:
+        self.backend.commit()
+
+    # -- reads (every one filtered by audience) --------------------------------------
+    def _visible(self, spec: SearchSpec, audience: Audience) -> SearchSpec:
+        spec.filters = {**spec.filters, ACCESS_KEY: access_filter(audience)}
+        return spec
+
+    def search(self, spec: SearchSpec, audience: Audience) -> SearchResult:
+        if spec.sort == "relevance" and not isinstance(spec.query, MatchAll):
+            spec.query = with_tiebreak(spec.query)
+        return self.backend.execute(self._visible(spec, audience))
+
+    def count(self, query: Node, audience: Audience) -> int:
+        return self.backend.execute(self._visible(SearchSpec(query=query, size=0), audience)).total
+
+    def get(self, doc_id: str, audience: Audience) -> dict[str, Any] | None:
+        res = self.backend.execute(self._visible(SearchSpec(query=Term("id", doc_id), size=1), audience))
+        return res.hits[0].fields if res.hits else None
+
+    def suggest(self, prefix: str, audience: Audience, size: int = 8) -> list[str]:
+        key = normalize(prefix).strip()
+        if not key:
+            return []
+        spec = SearchSpec(query=Prefix("suggest_keys", key), size=50, fields=("suggest_keys", "title"))
+        out: list[str] = []
+        for hit in self.backend.execute(self._visible(spec, audience)).hits:
+            # The stored keys are not returned by every engine; rebuild from what matched.
+            for k in hit.fields.get("suggest_keys", []):
+                kk, display = split_key(k)
+                if kk.startswith(key) and display not in out:
+                    out.append(display)
+            if len(out) >= size:
+                break
+        return out[:size]
+
+    def similar(self, doc_id: str, audience: Audience, size: int = 5) -> SearchResult:
+        """More like this: the document's title words and its most frequent body words,
+        scored by the engine, the document itself excluded. Built here from the stored text
+        so both engines run the same query."""
+        doc = self.get(doc_id, audience)
+        if doc is None:
+            return SearchResult(total=0, hits=[], facets={})
+        title_words = [w for w in words(normalize(doc.get("title", ""))) if len(w) > 1]
+        counts: dict[str, int] = {}
+        for page in doc.get("page_text", [])[:20]:
+            for w in words(normalize(page)):
+                if len(w) > 1 and not w.isdigit():
+                    counts[w] = counts.get(w, 0) + 1
+        top = sorted(counts, key=lambda w: (-counts[w], w))[:25]
+        should: list[Node] = [Boost(Term("title_words", w), 3.0) for w in title_words]
+        should += [Term("body_words", w) for w in top]
+        if not should:
+            return SearchResult(total=0, hits=[], facets={})
+        query = Bool(should=tuple(should), must_not=(Term("id", doc_id),))
+        spec = SearchSpec(query=query, size=size, fields=LIST_FIELDS)
+        return self.backend.execute(self._visible(spec, audience))
+
+    def stats(self, audience: Audience) -> dict[str, list[FacetValue] | int]:
+        spec = SearchSpec(query=MatchAll(), size=0, facets=("collection", "agency", "year"), facet_size=50)
+        res = self.backend.execute(self._visible(spec, audience))
+        return {"total": res.total, **res.facets}
+
+    def info(self) -> dict[str, Any]:
+        return self.backend.info()
+
+    def close(self) -> None:
+        self.backend.close()
+
+
+# Fields a result list needs (no page text: snippets are cut from it separately).
+LIST_FIELDS = ("id", "title", "doc_number", "agency", "date", "published", "collection",
+               "validity", "category", "doc_type", "year", "pages", "ocr", "access", "archival_code")
+
+__all__ = ["Engine", "Backend", "EngineUnavailable", "access_filter", "and_", "FACET_FIELDS"]

@@ -1,0 +1,61 @@
+"""Document → the flat record both engines index, with its analysed text fields."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from analysis import docnumber
+from analysis.normalize import normalize
+from analysis.segment import analyze
+from engine.model import Document
+from engine.suggest import suggest_keys
+
+
+def to_record(doc: Document) -> dict[str, Any]:
+    title = analyze(doc.title or "")
+    body_words: list[str] = []
+    body_grams: list[str] = []
+    for page in doc.pages:
+        a = analyze(page.text)
+        body_words.extend(a.words)
+        body_grams.extend(a.grams)
+    rec: dict[str, Any] = {
+        "id": doc.id,
+        "collection": doc.collection,
+        "title": doc.title,
+        "title_words": title.words_text,
+        "title_grams": title.grams_text,
+        "doc_number": doc.doc_number,
+        "doc_number_key": docnumber.key(doc.doc_number) if doc.doc_number else None,
+        "agency": list(doc.agency),
+        "recipients": list(doc.recipients),
+        "date": doc.date.isoformat() if doc.date else None,
+        "published": doc.published.isoformat() if doc.published else None,
+        "year": doc.year,
+        "category": doc.category,
+        "doc_type": doc.doc_type,
+        "fonds": doc.fonds,
+        "archival_code": doc.archival_code,
+        "retention": doc.retention,
+        "validity": doc.validity,
+        "classification": doc.classification,
+        "access": doc.access,
+        "body_words": " ".join(body_words),
+        "body_grams": " ".join(body_grams),
+        "page_text": [p.text for p in doc.pages],
+        "page_confidence": [p.confidence if p.ocr and p.confidence is not None else -1.0 for p in doc.pages],
+        "pages": len(doc.pages),
+        "ocr": doc.ocr,
+        "ocr_confidence": doc.ocr_confidence,
+        "source_path": doc.source_path,
+        "source_sha256": doc.source_sha256,
+        "media_type": doc.media_type,
+        "suggest_keys": suggest_keys(doc),
+        "indexed_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    return {k: v for k, v in rec.items() if v is not None and v != []}
+
+
+def normalized_title(doc: Document) -> str:
+    return normalize(doc.title)
