@@ -104,3 +104,5 @@ class SearchResult:
     hits: list[Hit]
     facets: dict[str, list[FacetValue]]
     took_ms: float = 0.0
+
+LOW_CONFIDENCE = 60.0  # mean OCR word confidence below which a page is flagged for review

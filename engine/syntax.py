@@ -156,9 +156,16 @@ def to_node(parsed: ParsedQuery) -> Node:
     return Bool(must=tuple(must), must_not=must_not)
 
 
-def looser(parsed: ParsedQuery) -> Node | None:
-    """A looser reading for zero results: any unit, matched by bigrams anywhere."""
-    units = parsed.units()
-    if not units:
+def looser_text(parsed: ParsedQuery) -> str | None:
+    """A looser query for zero results, as text the box can run: any of the words."""
+    terms: list[str] = []
+    for unit in parsed.units():
+        if unit.field is not None:
+            continue
+        for w in words(normalize(unit.text)) or [unit.text]:
+            if w not in terms:
+                terms.append(w)
+    if not terms or (len(terms) == 1 and len(parsed.units()) == 1 and not parsed.excluded
+                     and parsed.year_from is None):
         return None
-    return Bool(should=tuple(unit_node(Unit(u.text), grams_only=True) for u in units))
+    return " OR ".join(terms)

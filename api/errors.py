@@ -1,0 +1,71 @@
+"""One error shape for every failure: `{"error": code, "message": "中文 / English"}`.
+
+Messages never name a document the caller may not see: a restricted document is simply
+"not found" (404), the same answer as an id that does not exist."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.schemas import ErrorOut
+from engine import EngineUnavailable
+
+log = logging.getLogger("chayue.api")
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str):
+        self.status, self.code, self.message = status, code, message
+
+
+def not_found(what: str = "文件") -> ApiError:
+    return ApiError(404, "not_found", f"未找到该{what} / not found")
+
+
+def bad_request(message: str) -> ApiError:
+    return ApiError(422, "invalid_parameter", message)
+
+
+ERROR_RESPONSES: dict[int | str, dict] = {
+    404: {"model": ErrorOut, "description": "not found (also for documents the caller may not see)"},
+    422: {"model": ErrorOut, "description": "invalid parameter"},
+    503: {"model": ErrorOut, "description": "search engine unavailable"},
+}
+
+
+def _json(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"error": code, "message": message})
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return _json(exc.status, exc.code, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        parts = []
+        for err in exc.errors()[:5]:
+            loc = ".".join(str(x) for x in err.get("loc", ()) if x not in ("query", "path"))
+            parts.append(f"{loc}: {err.get('msg', 'invalid')}")
+        return _json(422, "invalid_parameter", "参数不正确 / invalid parameter — " + "; ".join(parts))
+
+    @app.exception_handler(EngineUnavailable)
+    async def _unavailable(_: Request, exc: EngineUnavailable) -> JSONResponse:
+        log.error("engine unavailable: %s", exc)
+        return _json(503, "engine_unavailable", "检索服务暂不可用，请稍后再试 / search engine unavailable")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        messages = {404: "未找到 / not found", 405: "不支持的请求方法 / method not allowed"}
+        return _json(exc.status_code, "http_error", messages.get(exc.status_code, str(exc.detail)))
+
+    @app.exception_handler(Exception)
+    async def _bug(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error")
+        return _json(500, "internal_error", "服务内部错误 / internal error")

@@ -1,0 +1,162 @@
+"""GET /api/documents/{id} and its file, page images and similar documents.
+
+Every fetch goes through the engine with the caller's audience, so a document the caller
+may not see answers exactly like one that does not exist (404)."""
+
+from __future__ import annotations
+
+import io
+import mimetypes
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path as PathParam, Query
+from fastapi.responses import FileResponse, Response
+
+from api.deps import get_audience, get_engine, get_settings
+from api.errors import ERROR_RESPONSES, ApiError, not_found
+from api.highlight import all_matches, query_terms
+from api.routes.search import hit_out
+from api.schemas import DocumentOut, LinksOut, PageOut, SimilarOut, SnippetOut
+from engine import Engine, syntax
+from engine.model import LOW_CONFIDENCE, Audience
+from settings import Settings
+
+router = APIRouter(prefix="/api/documents", tags=["documents"])
+
+DocId = Annotated[str, PathParam(min_length=1, max_length=200)]
+PAGE_IMAGE_DPI = 110
+IMAGE_TYPES = ("application/pdf", "image/")
+
+
+def _fetch(engine: Engine, doc_id: str, audience: Audience) -> dict[str, Any]:
+    doc = engine.get(doc_id, audience)
+    if doc is None:
+        raise not_found()
+    return doc
+
+
+def _has_page_images(doc: dict[str, Any]) -> bool:
+    return str(doc.get("media_type") or "").startswith(IMAGE_TYPES)
+
+
+@router.get("/{doc_id}", response_model=DocumentOut, responses=ERROR_RESPONSES, summary="One document with its pages")
+def document(
+    doc_id: DocId,
+    q: Annotated[str, Query(max_length=200, description="mark and list the matches of this query")] = "",
+    engine: Engine = Depends(get_engine),
+    audience: Audience = Depends(get_audience),
+    settings: Settings = Depends(get_settings),
+) -> DocumentOut:
+    doc = _fetch(engine, doc_id, audience)
+    texts: list[str] = doc.get("page_text", [])
+    conf: list[float] = doc.get("page_confidence", [])
+    pages = []
+    for i, text in enumerate(texts):
+        c = conf[i] if i < len(conf) and conf[i] >= 0 else None
+        pages.append(PageOut(number=i + 1, text=text, ocr=c is not None, confidence=c,
+                             low_confidence=c is not None and c < LOW_CONFIDENCE))
+    base = f"/api/documents/{doc_id}"
+    links = LinksOut(
+        file=None if settings.kiosk or not doc.get("source_path") else f"{base}/file",
+        page_image=f"{base}/pages/{{n}}.png" if _has_page_images(doc) else None,
+        similar=f"{base}/similar",
+    )
+    matches = None
+    if q.strip():
+        terms = query_terms(syntax.parse(q))
+        matches = [SnippetOut(page=m.page, html=m.html) for m in all_matches(texts, terms)]
+    return DocumentOut(
+        id=doc["id"], title=doc.get("title", ""), collection=doc.get("collection", ""),
+        doc_number=doc.get("doc_number"), agency=doc.get("agency", []), recipients=doc.get("recipients", []),
+        date=doc.get("date"), published=doc.get("published"), year=doc.get("year"),
+        category=doc.get("category"), doc_type=doc.get("doc_type"), fonds=doc.get("fonds"),
+        archival_code=doc.get("archival_code"), retention=doc.get("retention"), validity=doc.get("validity"),
+        access=doc.get("access", "open"), pages=pages, page_count=len(pages), ocr=bool(doc.get("ocr")),
+        ocr_confidence=doc.get("ocr_confidence"), media_type=doc.get("media_type"), links=links, matches=matches,
+    )
+
+
+def _source(doc: dict[str, Any]) -> Path:
+    path = Path(doc.get("source_path") or "")
+    if not doc.get("source_path") or not path.is_file():
+        raise ApiError(404, "file_missing", "原件暂不可用 / the original file is not available")
+    return path
+
+
+@router.get("/{doc_id}/file", responses={**ERROR_RESPONSES, 200: {"content": {"application/octet-stream": {}}}},
+            response_class=FileResponse, summary="The original file")
+def original(
+    doc_id: DocId,
+    engine: Engine = Depends(get_engine),
+    audience: Audience = Depends(get_audience),
+    settings: Settings = Depends(get_settings),
+) -> FileResponse:
+    doc = _fetch(engine, doc_id, audience)
+    if settings.kiosk:
+        raise ApiError(404, "no_download", "阅览终端不提供下载，请使用打印 / no downloads on reading-room terminals")
+    path = _source(doc)
+    media = doc.get("media_type") or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return FileResponse(path, media_type=media, filename=path.name)
+
+
+@router.get("/{doc_id}/pages/{n}.png", responses={**ERROR_RESPONSES, 200: {"content": {"image/png": {}}}},
+            response_class=Response, summary="A page rendered as an image")
+def page_image(
+    doc_id: DocId,
+    n: Annotated[int, PathParam(ge=1, le=100_000)],
+    engine: Engine = Depends(get_engine),
+    audience: Audience = Depends(get_audience),
+    settings: Settings = Depends(get_settings),
+) -> Response:
+    doc = _fetch(engine, doc_id, audience)
+    if not _has_page_images(doc):
+        raise ApiError(404, "no_page_image", "此文件没有页面图像 / this format has no page images")
+    if n > int(doc.get("pages") or 0):
+        raise ApiError(404, "no_such_page", "页码超出范围 / no such page")
+    cache = settings.data / "page-cache" / f"{doc.get('source_sha256', doc_id)}-{n}.png"
+    if not cache.exists():
+        png = _render(_source(doc), str(doc.get("media_type")), n)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(".tmp")
+        tmp.write_bytes(png)
+        tmp.replace(cache)
+    return Response(cache.read_bytes(), media_type="image/png",
+                    headers={"Cache-Control": "private, max-age=3600"})
+
+
+def _render(path: Path, media_type: str, n: int) -> bytes:
+    from PIL import Image, ImageSequence
+
+    try:
+        if media_type == "application/pdf":
+            import pypdfium2 as pdfium
+
+            pdf = pdfium.PdfDocument(str(path))
+            image = pdf[n - 1].render(scale=PAGE_IMAGE_DPI / 72).to_pil()
+        else:
+            with Image.open(path) as im:
+                frames = [f.copy() for i, f in enumerate(ImageSequence.Iterator(im)) if i == n - 1]
+            if not frames:
+                raise ApiError(404, "no_such_page", "页码超出范围 / no such page")
+            image = frames[0]
+            image.thumbnail((1400, 1980))
+    except ApiError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a damaged original must not become a 500
+        raise ApiError(404, "render_failed", "页面图像无法生成 / the page image could not be rendered") from exc
+    buf = io.BytesIO()
+    image.convert("RGB" if image.mode not in ("L", "1") else "L").save(buf, format="PNG", optimize=True)
+    return buf.getvalue()
+
+
+@router.get("/{doc_id}/similar", response_model=SimilarOut, responses=ERROR_RESPONSES, summary="Related documents")
+def similar(
+    doc_id: DocId,
+    size: Annotated[int, Query(ge=1, le=20)] = 5,
+    engine: Engine = Depends(get_engine),
+    audience: Audience = Depends(get_audience),
+) -> SimilarOut:
+    _fetch(engine, doc_id, audience)
+    result = engine.similar(doc_id, audience, size)
+    return SimilarOut(hits=[hit_out(h, []) for h in result.hits])

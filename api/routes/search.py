@@ -1,0 +1,158 @@
+"""GET /api/search and GET /api/suggest."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+
+from api.deps import get_audience, get_engine
+from api.errors import ERROR_RESPONSES, bad_request
+from api.highlight import lead, query_terms, snippets
+from api.schemas import FacetValueOut, HitOut, LooserOut, SearchOut, SnippetOut, SuggestOut
+from engine import Engine
+from engine.model import Audience, Hit
+from engine.query import MatchAll, Node, Range, SearchSpec, Terms
+from engine import syntax
+
+router = APIRouter(prefix="/api", tags=["search"])
+
+MAX_QUERY_CHARS = 200
+MAX_WINDOW = 10_000  # page × size beyond this needs the cursor (as Elasticsearch's max_result_window)
+FACETS = ("collection", "agency", "year", "category", "doc_type", "validity")
+HIT_FIELDS = ("id", "title", "doc_number", "agency", "date", "published", "collection", "validity",
+              "category", "doc_type", "year", "pages", "archival_code", "page_text")
+
+Str = Annotated[list[str] | None, Query(max_length=20)]
+
+
+def filters_from(params: dict[str, Any]) -> dict[str, Node]:
+    out: dict[str, Node] = {}
+    for name in ("collection", "agency", "category", "doc_type", "validity", "fonds", "access"):
+        values = [v for v in params.get(name) or [] if v]
+        if values:
+            out[name] = Terms(name, tuple(values))
+    if params.get("year"):
+        out["year"] = Terms("year", tuple(params["year"]))
+    lo, hi = params.get("date_from"), params.get("date_to")
+    if lo or hi:
+        if lo and hi and lo > hi:
+            raise bad_request("起始日期晚于结束日期 / date_from is after date_to")
+        out["date"] = Range("date", lo, hi)
+    return out
+
+
+def _fingerprint(q: str, params: dict[str, Any], sort: str) -> str:
+    blob = json.dumps([q, params, sort], sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def encode_cursor(sort_key: list[Any], fingerprint: str) -> str:
+    raw = json.dumps({"a": sort_key, "f": fingerprint}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, fingerprint: str) -> list[Any]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data = json.loads(raw)
+        after, f = data["a"], data["f"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise bad_request("翻页游标无效 / invalid cursor") from exc
+    if f != fingerprint or not isinstance(after, list):
+        raise bad_request("翻页游标与当前检索条件不符 / cursor belongs to another search") from None
+    return after
+
+
+def hit_out(hit: Hit, terms: list[str]) -> HitOut:
+    f = hit.fields
+    pages = f.get("page_text", [])
+    snips = snippets(pages, terms) if terms else []
+    if not snips:
+        snips = lead(pages)
+    return HitOut(
+        id=hit.id, title=f.get("title", ""), doc_number=f.get("doc_number"), agency=f.get("agency", []),
+        date=f.get("date"), published=f.get("published"), collection=f.get("collection", ""),
+        validity=f.get("validity"), category=f.get("category"), doc_type=f.get("doc_type"),
+        year=f.get("year"), pages=f.get("pages"), archival_code=f.get("archival_code"),
+        score=round(hit.score, 4), snippets=[SnippetOut(page=s.page, html=s.html) for s in snips],
+    )
+
+
+@router.get("/search", response_model=SearchOut, responses=ERROR_RESPONSES,
+            summary="Full-text search with filters and facets")
+def search(
+    q: Annotated[str, Query(max_length=MAX_QUERY_CHARS, description="words, \"phrase\", -exclude, A OR B, 标题: 文号: 机关: 年份:")] = "",
+    collection: Str = None,
+    agency: Str = None,
+    category: Str = None,
+    doc_type: Str = None,
+    validity: Str = None,
+    fonds: Str = None,
+    year: Annotated[list[Annotated[int, Query(ge=1000, le=2999)]] | None, Query(max_length=50)] = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    access: Annotated[list[Literal["open", "reading_room", "restricted"]] | None, Query(description="staff only")] = None,
+    sort: Literal["relevance", "date_desc", "date_asc"] = "relevance",
+    page: Annotated[int, Query(ge=1, le=MAX_WINDOW)] = 1,
+    size: Annotated[int, Query(ge=1, le=100)] = 10,
+    cursor: Annotated[str | None, Query(max_length=500, description="next_cursor of the previous page")] = None,
+    engine: Engine = Depends(get_engine),
+    audience: Audience = Depends(get_audience),
+) -> SearchOut:
+    params = {"collection": collection, "agency": agency, "category": category, "doc_type": doc_type,
+              "validity": validity, "fonds": fonds, "year": year, "date_from": date_from, "date_to": date_to,
+              "access": access if audience == Audience.staff else None}
+    parsed = syntax.parse(q)
+    filters = filters_from(params)
+    fingerprint = _fingerprint(q, params, sort)
+    after = decode_cursor(cursor, fingerprint) if cursor else None
+    if after is None and page * size > MAX_WINDOW:
+        raise bad_request(f"超过 {MAX_WINDOW} 条请使用 cursor 翻页 / beyond {MAX_WINDOW} results use the cursor")
+    spec = SearchSpec(query=syntax.to_node(parsed), filters=filters, facets=FACETS,
+                      sort=sort, offset=(page - 1) * size, size=size, search_after=after, fields=HIT_FIELDS)
+    result = engine.search(spec, audience)
+    terms = query_terms(parsed)
+    hits = [hit_out(h, terms) for h in result.hits]
+    next_cursor = None
+    if result.hits and result.hits[-1].sort is not None and spec.offset + len(hits) < result.total:
+        next_cursor = encode_cursor(result.hits[-1].sort, fingerprint)
+    looser = _looser(engine, audience, parsed, filters) if result.total == 0 and not parsed.empty else None
+    return SearchOut(
+        total=result.total, hits=hits,
+        facets={k: [FacetValueOut(value=v.value, count=v.count) for v in vals] for k, vals in result.facets.items()},
+        took_ms=round(result.took_ms, 2), page=page, size=size, next_cursor=next_cursor, looser=looser,
+    )
+
+
+def _looser(engine: Engine, audience: Audience, parsed: syntax.ParsedQuery, filters: dict[str, Node]) -> LooserOut | None:
+    """Zero results: offer any of the words; failing that, the same words without filters."""
+    text = syntax.looser_text(parsed)
+    candidates = [(text, filters, False)] if text else []
+    if filters:
+        candidates.append((text or " ".join(u.text for u in parsed.units()), {}, True))
+    for q, f, dropped in candidates:
+        if not q:
+            continue
+        node = syntax.to_node(syntax.parse(q))
+        if isinstance(node, MatchAll):
+            continue
+        total = engine.search(SearchSpec(query=node, filters=dict(f), size=0), audience).total
+        if total:
+            return LooserOut(q=q, total=total, dropped_filters=dropped)
+    return None
+
+
+@router.get("/suggest", response_model=SuggestOut, responses=ERROR_RESPONSES,
+            summary="Completions from titles, agencies and 文号 (also by pinyin and initials)")
+def suggest(
+    q: Annotated[str, Query(min_length=1, max_length=50)],
+    size: Annotated[int, Query(ge=1, le=20)] = 8,
+    engine: Engine = Depends(get_engine),
+    audience: Audience = Depends(get_audience),
+) -> SuggestOut:
+    return SuggestOut(suggestions=engine.suggest(q, audience, size))

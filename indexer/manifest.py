@@ -1,0 +1,177 @@
+"""Catalogue manifests: CSV (UTF-8 or GB18030) or JSON lines exported from an archive
+system or a disclosure site, joined to files by a `file` column (relative path) or by 档号.
+English and the usual Chinese column headers are both accepted. Manifest values win over
+values found in the text."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from analysis import dates, docnumber
+
+COLUMNS: dict[str, str] = {
+    # English names (the document model) map to themselves.
+    **{k: k for k in ("file", "id", "title", "doc_number", "agency", "recipients", "date", "published",
+                      "collection", "category", "doc_type", "validity", "access", "fonds",
+                      "archival_code", "retention")},
+    "文件": "file", "文件名": "file", "文件路径": "file", "电子文件名": "file",
+    "档号": "archival_code",
+    "题名": "title", "标题": "title", "文件题名": "title",
+    "文号": "doc_number", "发文字号": "doc_number", "文件编号": "doc_number",
+    "发文机关": "agency", "责任者": "agency", "发布机构": "agency", "发文单位": "agency",
+    "主送机关": "recipients",
+    "成文日期": "date", "日期": "date", "形成日期": "date",
+    "发布日期": "published", "公布日期": "published",
+    "类别": "category", "主题分类": "category", "分类": "category",
+    "文种": "doc_type",
+    "有效性": "validity", "效力状态": "validity", "时效性": "validity",
+    "开放状态": "access", "访问级别": "access", "开放级别": "access",
+    "全宗号": "fonds", "全宗": "fonds", "全宗名称": "fonds",
+    "保管期限": "retention",
+    "馆藏类别": "collection", "类型": "collection",
+}
+
+ACCESS_VALUES = {
+    "open": "open", "开放": "open", "公开": "open", "主动公开": "open",
+    "reading_room": "reading_room", "阅览室": "reading_room", "馆内查阅": "reading_room",
+    "到馆查阅": "reading_room", "依申请公开": "reading_room",
+    "restricted": "restricted", "控制": "restricted", "限制": "restricted", "不开放": "restricted",
+    "控制使用": "restricted", "内部": "restricted", "不公开": "restricted",
+}
+COLLECTION_VALUES = {
+    "current": "current", "现行文件": "current", "现行": "current",
+    "archive": "archive", "开放档案": "archive", "档案": "archive",
+}
+MULTI = ("agency", "recipients")
+SEPARATORS = (";", "；", "|", "、")
+
+
+class ManifestError(ValueError):
+    """A manifest that cannot be read at all (the run stops before indexing anything)."""
+
+
+@dataclass
+class ManifestRow:
+    line: int
+    values: dict[str, Any]
+
+
+@dataclass
+class Manifest:
+    path: Path
+    by_file: dict[str, ManifestRow] = field(default_factory=dict)  # resolved absolute path → row
+    by_code: dict[str, ManifestRow] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    def lookup(self, file: Path, archival_code: str | None = None) -> ManifestRow | None:
+        row = self.by_file.get(str(file.resolve()))
+        if row is None and archival_code:
+            row = self.by_code.get(archival_code)
+        return row
+
+    @property
+    def files(self) -> set[str]:
+        return set(self.by_file)
+
+
+def _decode(data: bytes, path: Path) -> str:
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    raise ManifestError(f"{path}: neither UTF-8 nor GB18030 / 清单文件编码无法识别")
+
+
+def _rows(text: str, path: Path) -> list[tuple[int, dict[str, Any]]]:
+    if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
+        out = []
+        for n, line in enumerate(text.splitlines(), 1):
+            if line.strip():
+                try:
+                    out.append((n, json.loads(line)))
+                except json.JSONDecodeError as exc:
+                    raise ManifestError(f"{path}:{n}: not JSON ({exc.msg}) / 第 {n} 行不是合法的 JSON") from exc
+        return out
+    reader = csv.DictReader(io.StringIO(text))
+    return [(n, row) for n, row in enumerate(reader, 2)]
+
+
+def _value(key: str, raw: Any, problems: list[str], where: str) -> Any:
+    if raw is None:
+        return None
+    if isinstance(raw, list):
+        values = [str(v).strip() for v in raw if str(v).strip()]
+        return values if key in MULTI else (values[0] if values else None)
+    text = str(raw).strip()
+    if not text:
+        return None
+    if key in MULTI:
+        for sep in SEPARATORS:
+            text = text.replace(sep, ";")
+        return [v.strip() for v in text.split(";") if v.strip()]
+    if key in ("date", "published"):
+        parsed = _parse_date(text)
+        if parsed is None:
+            problems.append(f"{where}: {key}={text!r} is not a date / 日期无法识别")
+        return parsed
+    if key == "doc_number":
+        return docnumber.parse(text) or text
+    if key == "access":
+        value = ACCESS_VALUES.get(text.lower()) or ACCESS_VALUES.get(text)
+        if value is None:
+            problems.append(f"{where}: access={text!r} unknown, treated as restricted / 开放状态未知，按控制处理")
+            return "restricted"  # an unknown access level must never open a document
+        return value
+    if key == "collection":
+        value = COLLECTION_VALUES.get(text.lower()) or COLLECTION_VALUES.get(text)
+        if value is None:
+            problems.append(f"{where}: collection={text!r} unknown / 馆藏类别未知")
+        return value
+    return text
+
+
+def _parse_date(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return dates.parse(text)
+
+
+def load(path: Path) -> Manifest:
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ManifestError(f"{path}: cannot read ({exc.strerror}) / 无法读取清单") from exc
+    text = _decode(data, path)
+    manifest = Manifest(path=path)
+    rows = _rows(text, path)
+    if rows and not any(COLUMNS.get(str(k).strip()) for k in rows[0][1]):
+        raise ManifestError(f"{path}: no known column (file, title, 档号, 题名 …) / 清单没有可识别的列")
+    for line, raw in rows:
+        where = f"{path.name}:{line}"
+        values: dict[str, Any] = {}
+        for k, v in raw.items():
+            key = COLUMNS.get(str(k).strip()) if k is not None else None
+            if key:
+                val = _value(key, v, manifest.problems, where)
+                if val not in (None, [], ""):
+                    values[key] = val
+        row = ManifestRow(line, values)
+        if "file" in values:
+            manifest.by_file[str((path.parent / values["file"]).resolve())] = row
+        elif "archival_code" in values:
+            manifest.by_code[values["archival_code"]] = row
+        else:
+            manifest.problems.append(f"{where}: no file and no 档号, row ignored / 既无文件也无档号")
+            continue
+        if "archival_code" in values:
+            manifest.by_code.setdefault(values["archival_code"], row)
+    return manifest
