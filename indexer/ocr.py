@@ -272,16 +272,37 @@ class Ocr:
             if "chi_sim_vert" in self.installed and "chi_sim" in langs.split("+"):
                 langs = langs.replace("chi_sim", "chi_sim_vert", 1)
         text, conf = self._tesseract(binary, langs, psm)
-        parts = langs.split("+")
-        # chi_sim reads traditional script poorly but well enough for a script check.
-        if "chi_tra" not in parts and "chi_tra" in self.installed and looks_traditional(text):
-            tra = "+".join(["chi_tra"] + [p for p in parts if p != "chi_sim_vert"])
-            if vertical and "chi_tra_vert" in self.installed:
-                tra = tra.replace("chi_tra", "chi_tra_vert", 1)
+        tra = self._traditional_languages(langs)
+        if tra and self._reads_traditional(binary, tra, psm, conf):
             text2, conf2 = self._tesseract(binary, tra, psm)
             if (conf2 or 0) >= (conf or 0):
                 text, conf, langs = text2, conf2, tra
         return OcrResult(text, conf, langs, psm, round(angle, 2))
+
+    def _traditional_languages(self, langs: str) -> str | None:
+        """chi_sim → chi_tra (keeping eng etc.), or None when no switch applies. chi_tra
+        alone, not chi_tra+chi_sim: measured on a traditional page it is as accurate (97.6%)
+        at half the time, and chi_sim in the mix drags simplified guesses in."""
+        parts = langs.split("+")
+        base = [p for p in parts if p in ("chi_sim", "chi_sim_vert")]
+        if not base or any(p.startswith("chi_tra") for p in parts):
+            return None
+        new = "chi_tra_vert" if base[0] == "chi_sim_vert" else "chi_tra"
+        if new not in self.installed:
+            return None
+        return "+".join(new if p == base[0] else p for p in parts if p not in base[1:])
+
+    def _reads_traditional(self, binary: Image.Image, tra: str, psm: int,
+                           sim_conf: float | None) -> bool:
+        """Script check on the top third of the page. chi_sim maps traditional glyphs to
+        simplified ones (a 繁體 page read as 59% accurate *simplified* text), so its output
+        cannot tell; chi_tra on a strip reads traditional with higher confidence than chi_sim
+        managed on the page, and simplified with much lower (72 vs 89 measured)."""
+        w, h = binary.size
+        strip = binary.crop((0, 0, w, max(h // 3, min(h, 400)))) if psm != VERTICAL_PSM \
+            else binary.crop((w * 2 // 3, 0, w, h))  # vertical text starts at the right
+        text, conf = self._tesseract(strip, tra, psm)
+        return looks_traditional(text) and (conf or 0) > (sim_conf or 0)
 
     def cache_key(self, image: Image.Image, langs: str) -> str:
         h = hashlib.sha256()
