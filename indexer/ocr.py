@@ -89,7 +89,8 @@ def _profile_variance(ink: Image.Image, axis: str) -> float:
     lines of text run along that axis, flat when they cross it."""
     w, h = ink.size
     strip = ink.resize((1, h) if axis == "rows" else (w, 1), Image.Resampling.BOX)
-    values = list(strip.getdata())
+    values = list(strip.get_flattened_data() if hasattr(strip, "get_flattened_data")
+                  else strip.getdata())
     mean = sum(values) / len(values)
     return sum((v - mean) ** 2 for v in values) / len(values)
 

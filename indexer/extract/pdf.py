@@ -108,6 +108,14 @@ def _text_layer_pdfium(doc: pdfium.PdfDocument) -> list[_LayerPage]:
     return pages
 
 
+def _better_text(text: str, doc: pdfium.PdfDocument, index: int) -> str:
+    """pdfium's reading of a page pdfminer could not decode. The two parsers fail on
+    different files (pdfminer e.g. on CID fonts in encrypted PDFs), and asking the second
+    costs milliseconds where OCR costs seconds."""
+    other = doc[index].get_textpage().get_text_range().replace("\r\n", "\n").strip()
+    return other if text_quality(other).usable else text
+
+
 def needs_ocr(layer: _LayerPage) -> bool:
     """No usable text, or a scan with only a thin stamped-on text line (e.g. a download
     watermark) whose real content is in the image."""
@@ -160,6 +168,9 @@ class PdfExtractor:
             if len(layer) != count:  # pdfminer and pdfium disagree: trust pdfium's page tree
                 log.warning("%s: pdfminer found %d pages, pdfium %d", path.name, len(layer), count)
                 layer = _text_layer_pdfium(doc)
+            for i, p in enumerate(layer):
+                if needs_ocr(p):
+                    p.text = _better_text(p.text, doc, i)
             pages = [Page(number=i + 1, text=p.text) for i, p in enumerate(layer)]
             todo = [i for i, p in enumerate(layer) if needs_ocr(p)]
             if todo:
