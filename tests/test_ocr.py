@@ -1,0 +1,113 @@
+"""OCR with real tesseract on pages rendered from real laws at 300 dpi."""
+
+from __future__ import annotations
+
+import pytest
+from PIL import Image
+
+from indexer.ocr import LOW_CONFIDENCE, Ocr, clean, estimate_skew, is_low_confidence, remove_red
+from tests import inputs
+
+ARCHIVES_LAW = inputs.law_excerpt(title="中华人民共和国档案法", chars=300)
+
+
+@pytest.fixture(scope="module")
+def ocr(tmp_path_factory) -> Ocr:
+    with Ocr(tmp_path_factory.mktemp("ocr-cache"), workers=2) as service:
+        yield service
+
+
+def test_red_seal_ink_is_removed_but_black_text_under_it_stays():
+    page = inputs.render_page("档案工作", font_pt=20, chars_per_line=4, seal=True)
+    cleaned = remove_red(page)
+    reds = [px for px in cleaned.get_flattened_data() if px[0] - max(px[1], px[2]) > 60]
+    assert not reds
+    dark_before = sum(1 for px in page.convert("L").get_flattened_data() if px < 80)
+    dark_after = sum(1 for px in cleaned.convert("L").get_flattened_data() if px < 80)
+    assert dark_after >= 0.9 * dark_before  # the text (and seal/text overlaps) survive
+
+
+@pytest.mark.parametrize("angle", [-2.0, 1.5, 3.0])
+def test_skew_is_estimated_within_a_quarter_degree(angle):
+    page = inputs.render_page(ARCHIVES_LAW, skew=angle)
+    assert abs(estimate_skew(page.convert("L")) + angle) <= 0.25
+
+
+@pytest.mark.slow
+def test_clean_300dpi_page_is_read_at_97_percent_or_better(ocr):
+    page = ocr.ocr_images([inputs.render_page(ARCHIVES_LAW)])[0]
+    accuracy = inputs.char_accuracy(ARCHIVES_LAW, page.text)
+    print(f"clean page accuracy {accuracy:.3f}, confidence {page.confidence}")
+    assert accuracy >= 0.97
+    assert page.ocr and page.confidence > LOW_CONFIDENCE and not is_low_confidence(page)
+
+
+@pytest.mark.slow
+def test_scan_with_red_seal_letterhead_skew_and_noise_is_read_at_97_percent(ocr):
+    scan = inputs.render_page(ARCHIVES_LAW, seal=True, letterhead="佳木斯市人民政府文件",
+                              skew=1.5, noise=0.002)
+    result = ocr.ocr_image(scan)
+    accuracy = inputs.char_accuracy(ARCHIVES_LAW, result.text)
+    print(f"sealed, skewed page accuracy {accuracy:.3f}, deskew {result.angle}°")
+    assert accuracy >= 0.97
+    assert abs(result.angle + 1.5) <= 0.25
+    assert "佳木斯市人民政府文件" not in result.text  # red letterhead removed before OCR
+
+
+@pytest.mark.slow
+def test_traditional_script_page_switches_to_chi_tra(ocr):
+    text = inputs.to_traditional(inputs.law_excerpt(5, 200))
+    result = ocr.ocr_image(inputs.render_page(text, traditional=True))
+    assert result.languages.startswith("chi_tra")
+    assert inputs.char_accuracy(text, result.text) >= 0.95
+
+
+@pytest.mark.slow
+def test_simplified_page_stays_with_chi_sim(ocr):
+    result = ocr.ocr_image(inputs.render_page(inputs.law_excerpt(5, 200)))
+    assert result.languages.startswith("chi_sim")
+
+
+@pytest.mark.slow
+def test_vertical_page_is_read_top_to_bottom_right_to_left(ocr):
+    if "chi_sim_vert" not in ocr.installed:
+        pytest.skip("tesseract-ocr-chi-sim-vert not installed")
+    text = inputs.law_excerpt(7, 150)
+    page = inputs.render_page(text, vertical=True, chars_per_line=16)
+    assert clean(page)[2]  # detected as vertical
+    result = ocr.ocr_image(page)
+    assert result.psm == 5 and "chi_sim_vert" in result.languages
+    assert inputs.char_accuracy(text, result.text) >= 0.93
+
+
+@pytest.mark.slow
+def test_same_page_is_never_ocrd_twice_even_by_a_new_service(tmp_path):
+    page = inputs.render_page(inputs.law_excerpt(30, 80))
+    first = Ocr(tmp_path, workers=2)
+    a = first.ocr_images([page])[0]
+    second = Ocr(tmp_path, workers=2)
+    b = second.ocr_images([page.copy()])[0]
+    assert (first.misses, second.misses, second.hits) == (1, 0, 1)
+    assert (a.text, a.confidence) == (b.text, b.confidence)
+
+
+@pytest.mark.slow
+def test_pages_come_back_in_order_with_their_numbers(ocr):
+    texts = [f"第{n}页\n" + inputs.law_excerpt(40 + n, 40) for n in range(1, 5)]
+    pages = ocr.ocr_images((inputs.render_page(t) for t in texts), numbers=[3, 4, 7, 9])
+    assert [p.number for p in pages] == [3, 4, 7, 9]
+    for page, text in zip(pages, texts):
+        assert inputs.char_accuracy(text, page.text) >= 0.9
+
+
+def test_blank_page_has_no_text_and_counts_as_low_confidence(ocr):
+    page = ocr.ocr_images([Image.new("RGB", (1200, 800), "white")])[0]
+    assert page.text == "" and page.confidence is None and is_low_confidence(page)
+
+
+def test_page_over_the_decompression_bomb_limit_is_refused_with_its_number(ocr, monkeypatch):
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
+    from indexer.extract import ExtractionError
+    with pytest.raises(ExtractionError) as e:
+        ocr.ocr_images([Image.new("RGB", (100, 100), "white")], numbers=[5], source="big.tif")
+    assert "big.tif" in e.value.reason and "page 5" in e.value.reason
