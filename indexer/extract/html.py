@@ -62,7 +62,8 @@ def _text(el: etree._Element) -> str:
             parts.append("\n")
 
     walk(el)
-    lines = (re.sub(r"[ \t\u00a0\u3000]+", " ", ln).strip() for ln in "".join(parts).split("\n"))
+    # Runs of layout whitespace collapse; an ideographic space (第一条\u3000…) is content.
+    lines = (re.sub(r"[ \t\u00a0]+", " ", ln).strip() for ln in "".join(parts).split("\n"))
     return "\n".join(ln for ln in lines if ln)
 
 
