@@ -17,10 +17,16 @@ _t2s = opencc.OpenCC("t2s")
 _CONTROL = re.compile(r"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u200b-\u200f\ufeff]")
 
 
+# Whitespace between two Chinese characters is layout (a line wrap in a PDF, a gap left by
+# OCR), never a word break: Chinese is written without spaces.
+CJK_GAP = re.compile(r"(?<=[\u3400-\u9fff\uf900-\ufaff])\s+(?=[\u3400-\u9fff\uf900-\ufaff])")
+
+
 def normalize(text: str) -> str:
-    """NFKC, traditional → simplified, lower-cased, control characters removed."""
+    """NFKC, traditional → simplified, lower-cased, control characters and layout gaps removed."""
     text = unicodedata.normalize("NFKC", text)
     text = _CONTROL.sub("", text)
+    text = CJK_GAP.sub("", text)
     return _t2s.convert(text).lower()
 
 

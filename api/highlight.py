@@ -12,7 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from analysis.normalize import _t2s, normalize
+from analysis.normalize import CJK_GAP, _t2s, normalize
 from analysis.segment import words
 from engine.model import Snippet
 from engine.syntax import ParsedQuery
@@ -37,17 +37,25 @@ def query_terms(parsed: ParsedQuery) -> list[str]:
 
 
 def _normalized_with_offsets(text: str) -> tuple[str, list[int]]:
-    """The normalised text and, for each of its characters, the index in the original."""
+    """The normalised text and, for each of its characters, the index in the original.
+
+    Like analysis.normalize, but character by character so every match maps back;
+    whitespace between Chinese characters is dropped, so a word wrapped over a line
+    break is still found (and marked across the break)."""
     fast = _t2s.convert(text)
     if len(fast) == len(text) and unicodedata.is_normalized("NFKC", text):
-        return fast.lower(), list(range(len(text)))
-    out: list[str] = []
-    index: list[int] = []
-    for i, ch in enumerate(text):
-        n = normalize(ch) if not ch.isascii() else ch.lower()
-        out.append(n)
-        index.extend([i] * len(n))
-    return "".join(out), index
+        chars, index = list(fast.lower()), list(range(len(text)))
+    else:
+        chars, index = [], []
+        for i, ch in enumerate(text):
+            n = normalize(ch) if not ch.isascii() else ch.lower()
+            chars.extend(n)
+            index.extend([i] * len(n))
+    gaps = {m.start() + k for m in CJK_GAP.finditer("".join(chars)) for k in range(m.end() - m.start())}
+    if gaps:
+        kept = [i for i in range(len(chars)) if i not in gaps]
+        chars, index = [chars[i] for i in kept], [index[i] for i in kept]
+    return "".join(chars), index
 
 
 def find_spans(text: str, terms: list[str]) -> list[tuple[int, int]]:

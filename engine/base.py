@@ -89,17 +89,15 @@ class Engine:
         key = normalize(prefix).strip()
         if not key:
             return []
-        spec = SearchSpec(query=Prefix("suggest_keys", key), size=50, fields=("suggest_keys", "title"))
-        out: list[str] = []
+        spec = SearchSpec(query=Prefix("suggest_keys", key), size=200, fields=("suggest_keys",))
+        found: set[str] = set()
         for hit in self.backend.execute(self._visible(spec, audience)).hits:
-            # The stored keys are not returned by every engine; rebuild from what matched.
             for k in hit.fields.get("suggest_keys", []):
                 kk, display = split_key(k)
-                if kk.startswith(key) and display not in out:
-                    out.append(display)
-            if len(out) >= size:
-                break
-        return out[:size]
+                if kk.startswith(key):
+                    found.add(display)
+        # Shortest first: an agency or a short title is the likelier completion.
+        return sorted(found, key=lambda s: (len(s), s))[:size]
 
     def similar(self, doc_id: str, audience: Audience, size: int = 5) -> SearchResult:
         """More like this: the document's title words and its most frequent body words,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from typing import Any
 
@@ -26,6 +27,7 @@ def to_record(doc: Document) -> dict[str, Any]:
         "title": doc.title,
         "title_words": title.words_text,
         "title_grams": title.grams_text,
+        "title_key": title_keys(doc.title or ""),
         "doc_number": doc.doc_number,
         "doc_number_key": docnumber.key(doc.doc_number) if doc.doc_number else None,
         "agency": list(doc.agency),
@@ -57,5 +59,15 @@ def to_record(doc: Document) -> dict[str, Any]:
     return {k: v for k, v in rec.items() if v is not None and v != []}
 
 
-def normalized_title(doc: Document) -> str:
-    return normalize(doc.title)
+# Prefixes people leave out when they name a document: 档案法 for 中华人民共和国档案法.
+TITLE_PREFIXES = ("中华人民共和国",)
+
+
+def title_keys(title: str) -> list[str]:
+    """Exact-match keys of a title, so a query naming a document by its title ranks it first."""
+    key = re.sub(r"\s+", "", normalize(title))
+    keys = [key] if key else []
+    for prefix in TITLE_PREFIXES:
+        if key.startswith(prefix) and len(key) > len(prefix) + 1:
+            keys.append(key[len(prefix):])
+    return keys

@@ -33,6 +33,7 @@ W_BODY_WORDS = 1.0
 W_TITLE_GRAMS = 1.0
 W_BODY_GRAMS = 0.25
 DOC_NUMBER_SCORE = 1000.0
+TITLE_EXACT_SCORE = 50.0
 
 
 @dataclass
@@ -130,6 +131,8 @@ def unit_node(unit: Unit, grams_only: bool = False) -> Node:
             should.append(Boost(_phrase(f"{f}_words", ws), W_TITLE_WORDS if f == "title" else W_BODY_WORDS))
         if gs:
             should.append(Boost(_phrase(f"{f}_grams", gs), W_TITLE_GRAMS if f == "title" else W_BODY_GRAMS))
+    if unit.field in (None, "title") and not grams_only:
+        should.append(ConstScore(Term("title_key", re.sub(r"\s+", "", n)), TITLE_EXACT_SCORE))
     if unit.field is None and not grams_only:
         canonical = docnumber.parse(unit.text)
         if canonical:

@@ -283,10 +283,6 @@ def test_index_body_is_the_catalogue_settings_and_mappings():
         "type": "custom", "tokenizer": "whitespace"}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "mappings/documents.json: page_confidence.meta.note is 51 characters; Elasticsearch "
-    "rejects field meta values longer than 50 (mapping-field-meta). Owner of the mapping to "
-    "shorten it; then remove this xfail."))
 def test_field_meta_is_within_the_documented_limits():
     # https://www.elastic.co/docs/reference/elasticsearch/mapping-reference/mapping-field-meta
     for name, prop in index_body()["mappings"]["properties"].items():

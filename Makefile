@@ -1,0 +1,57 @@
+# Entry points of the project: `make demo`, `make test` (README), plus bench and lint.
+# Each target installs what it needs once (stamp files) so running it twice is fast.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+DATA ?= data
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+RUN_PKGS := tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-chi-tra poppler-utils fonts-noto-cjk
+TEST_PKGS := $(RUN_PKGS) chromium docker-compose
+
+.PHONY: demo test bench bench-large lint serve index system-run system-test clean
+
+demo: system-run $(VENV)/.stamp-run index
+	@echo "查阅 chayue: http://$(HOST):$(PORT)/   (API: http://$(HOST):$(PORT)/api/search?q=档案  docs: /docs)"
+	$(VENV)/bin/chayue serve --data $(DATA) --host $(HOST) --port $(PORT)
+
+index: $(VENV)/.stamp-run
+	$(VENV)/bin/chayue index sample/current sample/archive --manifest sample/manifest.csv --data $(DATA)
+
+test: system-test $(VENV)/.stamp-dev
+	$(PY) -m pytest
+
+bench: system-run $(VENV)/.stamp-dev
+	$(PY) -m bench
+
+bench-large: system-run $(VENV)/.stamp-dev
+	$(PY) -m bench --large
+
+lint: $(VENV)/.stamp-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy analysis engine
+
+# -- installation ----------------------------------------------------------------------
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.stamp-run: pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.stamp-dev: pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(VENV)/.stamp-run $@
+
+system-run:
+	@./deploy/ensure-debian-packages $(RUN_PKGS)
+
+system-test:
+	@./deploy/ensure-debian-packages $(TEST_PKGS)
+
+clean:
+	rm -rf $(DATA) tests/artifacts .pytest_cache

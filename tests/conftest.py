@@ -1,0 +1,48 @@
+"""Shared fixtures: a real index built once per session from the repo's demo sample by the
+real pipeline (extraction, OCR, ledger), and an API client over it."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE = REPO / "sample"
+
+
+@pytest.fixture(scope="session")
+def sample_data(tmp_path_factory) -> Path:
+    """A data directory holding the demo sample, indexed with `chayue index` in process."""
+    from indexer.cli import main
+
+    data = tmp_path_factory.mktemp("sample-data")
+    code = main(["index", str(SAMPLE / "current"), str(SAMPLE / "archive"),
+                 "--manifest", str(SAMPLE / "manifest.csv"), "--data", str(data), "--quiet"])
+    assert code == 0
+    return data
+
+
+@pytest.fixture(scope="session")
+def sample_settings(sample_data):
+    from settings import Settings
+
+    return Settings(data=sample_data, staff_key="staff-secret", reading_room_key="room-secret")
+
+
+@pytest.fixture(scope="session")
+def client(sample_settings):
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    with TestClient(create_app(sample_settings)) as c:
+        yield c
+
+
+@pytest.fixture
+def copy_of_sample(tmp_path) -> Path:
+    dest = tmp_path / "sample"
+    shutil.copytree(SAMPLE, dest, ignore=shutil.ignore_patterns("build.py", "README.md"))
+    return dest

@@ -1,0 +1,65 @@
+"""Documents for the conformance suite, made from the real laws in ../shared/corpus (or the
+copy of the seed text shipped in sample/), with access levels and marker strings spread
+over them, plus brute-force answers computed straight from the text: the ground truth
+every backend must match."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+
+from analysis.normalize import normalize
+from engine.model import Audience, ACCESS_FOR, Document, Page
+
+REPO = Path(__file__).resolve().parent.parent
+LAWS = REPO.parent / "shared" / "corpus" / "laws" / "laws.jsonl"
+PAGE_CHARS = 1200
+N_LAWS = 80
+
+
+@lru_cache(maxsize=1)
+def documents() -> tuple[Document, ...]:
+    docs = []
+    with LAWS.open(encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f]
+    rows = [r for r in rows if len(r["text"]) < 60_000]
+    archives_law = next(r for r in rows if r["title"] == "中华人民共和国档案法")
+    chosen = [archives_law] + [r for r in rows if r is not archives_law][: N_LAWS - 1]
+    for i, r in enumerate(chosen):
+        text = r["text"]
+        pages = [Page(n + 1, text[j:j + PAGE_CHARS]) for n, j in enumerate(range(0, len(text), PAGE_CHARS))]
+        access = "open"
+        if i and i % 10 == 3:
+            access = "restricted"
+        elif i and i % 10 == 7:
+            access = "reading_room"
+        docs.append(Document(
+            id=r["id"], collection="current" if i % 4 else "archive", title=r["title"], pages=pages,
+            agency=[r["issuing_body"]] if r["issuing_body"] else [],
+            date=date.fromisoformat(r["publish_date"]) if r["publish_date"] else None,
+            category=r["category"] or None, doc_type=r["doc_type"] or None, validity=r["validity"] or None,
+            access=access,
+        ))
+    return tuple(docs)
+
+
+def visible(audience: Audience) -> list[Document]:
+    return [d for d in documents() if d.access in ACCESS_FOR[audience]]
+
+
+def containing(term: str, audience: Audience) -> set[str]:
+    """Ids of visible documents whose title or text contains the normalised term."""
+    t = normalize(term)
+    return {d.id for d in visible(audience) if t in normalize(d.title) or t in normalize(d.text)}
+
+
+def facet_counts(docs: list[Document], field: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for d in docs:
+        values = d.agency if field == "agency" else [getattr(d, field)]
+        for v in values:
+            if v is not None:
+                counts[str(v)] = counts.get(str(v), 0) + 1
+    return counts
