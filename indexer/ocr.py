@@ -38,7 +38,7 @@ PAGE_TIMEOUT_S = 300
 # (measured); above this a page is simplified and the script check's extra pass is skipped.
 SCRIPT_CHECK_BELOW = 88
 RED_MARGIN = 60  # R above both G and B by this much: seal/letterhead ink, not text
-PREPROCESS_VERSION = 3  # bump when cleaning changes, so cached results are not reused
+PREPROCESS_VERSION = 4  # bump when cleaning changes, so cached results are not reused
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,7 @@ def estimate_skew(gray: Image.Image, max_angle: float = 5.0) -> float:
     """The rotation (degrees) that makes text lines horizontal, by projection profile:
     when lines are level, the row profile alternates most sharply between ink and gap."""
     small = gray.copy()
-    small.thumbnail((1000, 1000))
+    small.thumbnail((700, 700))  # angle to 0.1° needs ~1 px over the width, not full res
     ink = small.point(lambda v: 255 if v < otsu_threshold(small) else 0)
 
     def score(a: float) -> float:
