@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
-from analysis import docnumber
+from analysis import dates, docnumber
 from analysis.normalize import normalize
 from analysis.segment import analyze
 from engine.model import Document
@@ -32,8 +32,8 @@ def to_record(doc: Document) -> dict[str, Any]:
         "doc_number_key": docnumber.key(doc.doc_number) if doc.doc_number else None,
         "agency": list(doc.agency),
         "recipients": list(doc.recipients),
-        "date": doc.date.isoformat() if doc.date else None,
-        "published": doc.published.isoformat() if doc.published else None,
+        "date": _iso(doc.date),
+        "published": _iso(doc.published),
         "year": doc.year,
         "category": doc.category,
         "doc_type": doc.doc_type,
@@ -57,6 +57,14 @@ def to_record(doc: Document) -> dict[str, Any]:
         "indexed_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     return {k: v for k, v in rec.items() if v is not None and v != []}
+
+
+def _iso(value: date | str | None) -> str | None:
+    """ISO date; a string from an extractor (e.g. an HTML PubDate) is parsed, not trusted."""
+    if value is None or isinstance(value, date):
+        return value.isoformat() if value else None
+    parsed = dates.parse(str(value)[:10]) or dates.parse(str(value))
+    return parsed.isoformat() if parsed else None
 
 
 # Prefixes people leave out when they name a document: 档案法 for 中华人民共和国档案法.
