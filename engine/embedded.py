@@ -184,9 +184,9 @@ class EmbeddedBackend:
         try:
             if spec.size > 0:
                 found = searcher.search(query, limit=spec.size, offset=offset, count=True, **kwargs)
-                total, raw_hits = found.count, found.hits
+                total, raw_hits = found.count, found.hits  # type: ignore[attr-defined]  # stub lags the binding
             else:
-                total, raw_hits = searcher.search(query, limit=1, count=True).count, []
+                total, raw_hits = searcher.search(query, limit=1, count=True).count, []  # type: ignore[attr-defined]
         except ValueError as exc:
             raise EngineUnavailable(f"embedded search failed: {exc}") from exc
         hits = []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+import datetime as dt
 from enum import Enum
 from typing import Any
 
@@ -44,8 +44,8 @@ class Document:
     doc_number: str | None = None
     agency: list[str] = field(default_factory=list)
     recipients: list[str] = field(default_factory=list)
-    date: date | None = None
-    published: date | None = None
+    date: dt.date | None = None
+    published: dt.date | None = None
     category: str | None = None
     doc_type: str | None = None
     fonds: str | None = None
