@@ -25,7 +25,7 @@ from engine.base import EngineUnavailable
 from engine.elastic import ElasticBackend
 from settings import Settings
 
-SKIP_REASON = ("Elasticsearch not reachable: set ES_URL=https://elastic:<password>@localhost:9200 "
+SKIP_REASON = ("Elasticsearch not reachable: set ES_URL=http://elastic:<password>@localhost:9200 "
                "(docker compose up elasticsearch) to run the conformance suite on it")
 
 
