@@ -1,0 +1,339 @@
+// The document view: metadata, pages (image beside text), jumping between the matches
+// of the query the reader came with, citation, print, download, related documents.
+
+import { api } from "./api.js";
+import {
+  clear, h, markedTerms, validityBadge, formatDate, joinList, COLLECTION_LABEL,
+} from "./dom.js";
+import { citation } from "./cite.js";
+import { kiosk, setupKiosk } from "./kiosk.js";
+import { docUrl, readSearchState, searchUrl } from "./state.js";
+
+const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.search);
+const docId = params.get("id") || "";
+const query = params.get("q") || "";
+
+const ACCESS_LABEL = { open: "公开", reading_room: "仅限馆内阅览室查阅", restricted: "限制利用" };
+const LOW_CONFIDENCE = 70; // per page, 0–100, when the API does not say low_confidence itself
+
+let marks = [];       // <mark> elements in page text, in reading order
+let matchPages = [];  // fallback when the text holds no mark: page numbers from the API
+let position = -1;
+
+async function main() {
+  await setupKiosk();
+  const back = $("back-link");
+  back.href = searchUrl({ ...readSearchState(""), q: query });
+  back.textContent = query ? `← 返回“${query}”的检索结果` : "← 返回检索";
+  if (!kiosk.on) {
+    // An ordinary visitor who came from the results gets them back as they left them.
+    back.addEventListener("click", (event) => {
+      if (event.ctrlKey || event.metaKey || event.shiftKey || event.button) return;
+      if (document.referrer && new URL(document.referrer).origin === location.origin
+          && new URL(document.referrer).pathname !== location.pathname && history.length > 1) {
+        event.preventDefault();
+        history.back();
+      }
+    });
+  }
+  if (!docId) return fail("链接中缺少文件编号。");
+
+  let doc;
+  try {
+    doc = await api.document(docId, query);
+  } catch (err) {
+    return fail(err.message);
+  }
+  render(doc);
+  loadSimilar();
+}
+
+function fail(message) {
+  const status = $("doc-status");
+  status.textContent = message;
+  status.classList.add("error");
+  document.title = "无法打开文件 · 查阅";
+}
+
+function render(doc) {
+  document.title = `${doc.title || "文件"} · 查阅`;
+  $("doc-status").textContent = "";
+  $("doc-status").hidden = true;
+  $("doc").hidden = false;
+  $("doc-title").textContent = doc.title || "（无题名）";
+  $("doc-number").textContent = doc.doc_number || "";
+  $("doc-number").hidden = !doc.doc_number;
+  const tags = $("doc-tags");
+  clear(tags).append(
+    doc.collection ? h("span", { class: `tag tag-${doc.collection}` }, COLLECTION_LABEL[doc.collection] || doc.collection) : "",
+    validityBadge(doc.validity) || "",
+    doc.doc_type ? h("span", { class: "tag" }, doc.doc_type) : "",
+  );
+  renderMeta(doc);
+  renderActions(doc);
+  renderPages(doc);
+  setupMatches(doc);
+}
+
+function renderMeta(doc) {
+  const body = clear($("meta-body"));
+  const row = (label, value, always = false) => {
+    const empty = value === null || value === undefined || value === "";
+    if (empty && !always) return;
+    body.append(h("div", { class: "meta-row" }, h("dt", {}, label), h("dd", {}, empty ? "—" : value)));
+  };
+  row("题名", doc.title, true);
+  row("文号", doc.doc_number, true);
+  row("发文机关", joinList(doc.agency), true);
+  row("主送机关", joinList(doc.recipients));
+  row("成文日期", formatDate(doc.date), true);
+  row("发布日期", formatDate(doc.published), true);
+  row("有效性", validityBadge(doc.validity), true);
+  row("馆藏类别", COLLECTION_LABEL[doc.collection] || doc.collection);
+  row("主题分类", doc.category);
+  row("文种", doc.doc_type);
+  const code = [doc.fonds, doc.archival_code].filter(Boolean).join(" / ");
+  row("全宗/档号", code, true);
+  row("保管期限", doc.retention, true);
+  // The page count is "page_count" in the API, since "pages" holds the pages themselves.
+  const pageCount = doc.page_count ?? (Array.isArray(doc.pages) ? doc.pages.length : doc.pages);
+  row("页数", pageCount ? `${pageCount} 页` : "", true);
+  if (doc.ocr) {
+    const conf = percent(doc.ocr_confidence);
+    row("文本来源", conf === null ? "扫描件文字识别（OCR）" : `扫描件文字识别（OCR），平均置信度 ${conf}%`);
+  }
+  if (doc.access && doc.access !== "open") row("开放范围", ACCESS_LABEL[doc.access] || doc.access);
+}
+
+function percent(value) {
+  if (value === null || value === undefined || value === "") return null;
+  const n = Number(value);
+  if (!Number.isFinite(n)) return null;
+  return Math.round(n <= 1 ? n * 100 : n);
+}
+
+function renderActions(doc) {
+  $("print-button").addEventListener("click", () => window.print());
+
+  const text = citation(doc);
+  $("cite-text").textContent = text;
+  const citeButton = $("cite-button");
+  citeButton.addEventListener("click", () => {
+    const open = citeButton.getAttribute("aria-expanded") !== "true";
+    citeButton.setAttribute("aria-expanded", String(open));
+    $("cite").hidden = !open;
+  });
+  const copy = $("copy-cite");
+  if (kiosk.on) {
+    copy.hidden = true; // a shared terminal's clipboard would pass the text to the next visitor
+  } else {
+    copy.addEventListener("click", async () => {
+      const status = $("copy-status");
+      try {
+        await navigator.clipboard.writeText(text);
+        status.textContent = "已复制";
+      } catch {
+        // No clipboard permission: select the text so the reader can copy it by hand.
+        const range = document.createRange();
+        range.selectNodeContents($("cite-text"));
+        const sel = window.getSelection();
+        sel.removeAllRanges();
+        sel.addRange(range);
+        status.textContent = "请按 Ctrl+C 复制已选中的引文";
+      }
+    });
+  }
+
+  const file = doc.links && doc.links.file;
+  const download = $("download");
+  if (file && !kiosk.on && isSameOrigin(file)) {
+    download.href = file;
+    download.setAttribute("download", "");
+    download.hidden = false;
+  }
+}
+
+function isSameOrigin(url) {
+  try {
+    return new URL(url, location.href).origin === location.origin;
+  } catch {
+    return false;
+  }
+}
+
+function pageImageUrl(doc, number) {
+  // links.page_image is a template with {n}, or null when the original has no pages to
+  // render (plain text, Word): then the text stands alone.
+  const template = doc.links && doc.links.page_image;
+  if (!template) return null;
+  const url = template.replace(/\{n\}|\{page\}/g, encodeURIComponent(number));
+  return isSameOrigin(url) ? url : null;
+}
+
+function renderPages(doc) {
+  const root = clear($("pages"));
+  const terms = termsOf(doc);
+  const pattern = terms.length ? new RegExp(terms.map(escapeRegExp).join("|"), "giu") : null;
+  for (const page of doc.pages || []) {
+    const n = page.number;
+    const conf = percent(page.confidence);
+    const low = page.low_confidence === true || (page.low_confidence === undefined && page.ocr && conf !== null && conf < LOW_CONFIDENCE);
+    const heading = h("h3", { class: "page-heading", id: `page-${n}-heading` },
+      `第 ${n} 页`,
+      page.ocr ? h("span", { class: "tag tag-plain" }, "文字识别") : null,
+      low ? h("span", { class: "badge badge-warn", title: "此页文字由机器识别，可能有错漏，请以原件图像为准" },
+        conf === null ? "识别置信度低" : `识别置信度低（${conf}%）`) : null);
+    const text = h("div", { class: "page-text", lang: "zh-CN" }, highlight(reflow(page.text || ""), pattern, n));
+    if (!page.text) text.append(h("p", { class: "muted" }, "此页无可检索文字。"));
+    const src = pageImageUrl(doc, n);
+    const figure = src ? h("figure", { class: "page-image" },
+      h("img", {
+        src, loading: "lazy", decoding: "async", alt: `第 ${n} 页原件图像`,
+        onerror: (e) => {
+          const fig = e.target.closest("figure");
+          fig.classList.add("missing");
+          clear(fig).append(h("p", { class: "muted" }, "原件图像暂不可用"));
+        },
+      })) : null;
+    root.append(h("section", {
+      class: `page${low ? " low-confidence" : ""}${figure ? "" : " no-image"}`,
+      id: `page-${n}`, "aria-labelledby": `page-${n}-heading`, "data-page": n,
+    }, heading, h("div", { class: "page-body" }, figure, text)));
+  }
+}
+
+// Text from PDFs and OCR keeps the printed line ends, which cut Chinese sentences (and
+// words) in two on screen. Join a line to the next when it runs to (nearly) the full
+// printed width and does not end a sentence; short lines (headings, 第X条 ends, lists)
+// keep their break. Only the display changes: search and the page image are untouched.
+const SENTENCE_END = /[。！？：；…”’」』）)\]】.!?:;]$/;
+
+function reflow(text) {
+  const lines = text.split("\n").map((l) => l.trimEnd());
+  const width = Math.max(0, ...lines.map((l) => l.trim().length));
+  if (width < 12) return lines.join("\n");
+  let out = "";
+  let joined = false;
+  lines.forEach((line, i) => {
+    out += joined ? line.trim() : line;
+    if (i === lines.length - 1) return;
+    const next = lines[i + 1].trim();
+    const full = line.trim().length >= width * 0.75;
+    joined = Boolean(full && next && !SENTENCE_END.test(line)
+      && !/^第[一二三四五六七八九十百零〇\d]+[章节条款]/.test(next));
+    if (!joined) out += "\n";
+    else if (/[A-Za-z0-9]$/.test(line) && /^[A-Za-z0-9]/.test(next)) out += " ";
+  });
+  return out;
+}
+
+/** The words the server marked for this query, longest first so "档案法" wins over "档案". */
+function termsOf(doc) {
+  const set = new Set();
+  for (const m of doc.matches || []) for (const t of markedTerms(m.html)) set.add(t);
+  return [...set].sort((a, b) => b.length - a.length);
+}
+
+function escapeRegExp(s) {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+function highlight(text, pattern, page) {
+  const frag = document.createDocumentFragment();
+  if (!pattern) {
+    frag.append(document.createTextNode(text));
+    return frag;
+  }
+  let last = 0;
+  for (const m of text.matchAll(pattern)) {
+    if (!m[0]) continue;
+    frag.append(document.createTextNode(text.slice(last, m.index)));
+    frag.append(h("mark", { tabindex: "-1", "data-page": page }, m[0]));
+    last = m.index + m[0].length;
+  }
+  frag.append(document.createTextNode(text.slice(last)));
+  return frag;
+}
+
+function setupMatches(doc) {
+  marks = [...document.querySelectorAll("#pages mark")];
+  const matchList = doc.matches || [];
+  matchPages = marks.length ? [] : [...new Set(matchList.map((m) => m.page))];
+  const count = marks.length || matchPages.length;
+  const nav = $("matches");
+  if (!query) return jumpToHash();
+  nav.hidden = false;
+  const summary = $("match-summary");
+  if (!count) {
+    summary.textContent = `本文件中未找到“${query}”。`;
+    $("prev-match").hidden = true;
+    $("next-match").hidden = true;
+    return jumpToHash();
+  }
+  const pagesWith = new Set(marks.length ? marks.map((m) => m.dataset.page) : matchPages);
+  summary.textContent = `“${query}”在本文件中共 ${count} 处，分布在 ${pagesWith.size} 页。`;
+  $("prev-match").addEventListener("click", () => jump(position - 1));
+  $("next-match").addEventListener("click", () => jump(position + 1));
+  const start = parseInt(params.get("m") || "", 10);
+  if (start >= 1 && start <= count) jump(start - 1);
+  else if (location.hash) jumpToHash();
+  else updatePosition();
+}
+
+function jump(i) {
+  const count = marks.length || matchPages.length;
+  if (!count) return;
+  position = (i + count) % count;
+  marks.forEach((m) => m.classList.remove("current"));
+  let page;
+  if (marks.length) {
+    const mark = marks[position];
+    mark.classList.add("current");
+    mark.focus({ preventScroll: true });
+    mark.scrollIntoView({ block: "center" });
+    page = mark.dataset.page;
+  } else {
+    page = matchPages[position];
+    document.getElementById(`page-${page}`)?.scrollIntoView({ block: "start" });
+  }
+  updatePosition(page);
+  const url = new URL(location.href);
+  url.searchParams.set("m", String(position + 1));
+  url.hash = "";
+  history.replaceState(null, "", url.pathname + url.search);
+}
+
+function updatePosition(page) {
+  const count = marks.length || matchPages.length;
+  $("match-position").textContent = position < 0
+    ? `共 ${count} 处，按“下一处”开始`
+    : `第 ${position + 1} / ${count} 处 · 第 ${page} 页`;
+}
+
+function jumpToHash() {
+  const target = location.hash && document.getElementById(decodeURIComponent(location.hash.slice(1)));
+  if (target) target.scrollIntoView({ block: "start" });
+}
+
+async function loadSimilar() {
+  let data;
+  try {
+    data = await api.similar(docId);
+  } catch {
+    return; // related documents are a help; the document itself is already shown
+  }
+  const hits = (data.hits || []).filter((hit) => hit.id !== docId);
+  if (!hits.length) return;
+  const list = clear($("similar-list"));
+  for (const hit of hits) {
+    list.append(h("li", {},
+      h("a", { href: docUrl(hit.id, "") }, hit.title || "（无题名）"),
+      h("span", { class: "similar-meta" },
+        [hit.doc_number, joinList(hit.agency), formatDate(hit.date)].filter(Boolean).join(" · ")),
+      validityBadge(hit.validity) || ""));
+  }
+  $("similar").hidden = false;
+}
+
+main();

@@ -1,0 +1,223 @@
+"""Browser tests: a real `chayue serve` over a real index, driven by Debian's Chromium.
+
+The index is built once per session by `chayue index` from a copy of the repo's sample
+plus one extra document whose text and title hold HTML (`<script>`, `<img onerror>`), so
+the page's escaping is tested end to end. The server runs on a free loopback port."""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLE = REPO / "sample"
+ARTIFACTS = REPO / "tests" / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-quic",
+]
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+
+# The hostile document: its title and text are HTML that must be shown, never run.
+HOSTILE_ID = "browser-hostile-0001"
+HOSTILE_TITLE = "关于页面注入防护的测试说明<img src=x onerror=alert('title')>"
+HOSTILE_WORD = "注入防护"
+HOSTILE_TEXT = (
+    "关于页面注入防护的测试说明\n"
+    "本文件用于检验检索页面的注入防护。正文中出现的标记应当按原样显示为文字：\n"
+    "<script>alert('snippet')</script> 注入防护 第一处。\n"
+    "<img src=x onerror=alert('img')> 注入防护 第二处。\n"
+    "&lt;b&gt; 也应原样显示。\n"
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _chayue(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "indexer.cli", *args], cwd=REPO, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def browser_corpus(tmp_path_factory) -> Path:
+    """A copy of sample/ with the hostile document added to its files and manifest."""
+    root = tmp_path_factory.mktemp("browser-sample") / "sample"
+    shutil.copytree(SAMPLE, root, ignore=shutil.ignore_patterns("build.py", "README.md", "__pycache__"))
+    (root / "current").mkdir(exist_ok=True)
+    (root / "current" / "hostile.txt").write_text(HOSTILE_TEXT, encoding="utf-8")
+    manifest = root / "manifest.csv"
+    with manifest.open(encoding="utf-8-sig", newline="") as f:
+        header = next(csv.reader(f))
+    row = {
+        "file": "current/hostile.txt", "id": HOSTILE_ID, "title": HOSTILE_TITLE,
+        "doc_number": "测试〔2024〕1号", "agency": "查阅项目组", "date": "2024-01-02",
+        "published": "2024-01-02", "collection": "current", "category": "测试", "doc_type": "说明",
+        "validity": "现行有效", "access": "open",
+    }
+    with manifest.open("a", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerow([row.get(col, "") for col in header])
+    return root
+
+
+@pytest.fixture(scope="session")
+def browser_data(browser_corpus, tmp_path_factory) -> Path:
+    data = tmp_path_factory.mktemp("browser-data")
+    done = _chayue("index", str(browser_corpus), "--manifest", str(browser_corpus / "manifest.csv"),
+                   "--data", str(data), "--quiet", capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, f"chayue index failed:\n{done.stdout}\n{done.stderr}"
+    return data
+
+
+class LiveServer:
+    """`chayue serve` in a child process on a fixed free port. If a test kills it, the
+    test is failed by the `server` fixture and the server is started again for the next."""
+
+    def __init__(self, data: Path) -> None:
+        self.data = data
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+        self.log_path = data / "serve.log"
+
+    def start(self) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CHAYUE_")}
+        with self.log_path.open("a") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "indexer.cli", "serve", "--data", str(self.data),
+                 "--host", "127.0.0.1", "--port", str(self.port)],
+                cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 60
+        while not self.healthy():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"chayue serve did not come up:\n{self.log_tail()}")
+            time.sleep(0.3)
+
+    def healthy(self) -> bool:
+        try:
+            return httpx.get(f"{self.url}/api/health", timeout=5).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None and self.healthy()
+
+    def log_tail(self, lines: int = 30) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+@pytest.fixture(scope="session")
+def live_server(browser_data) -> Iterator[LiveServer]:
+    srv = LiveServer(browser_data)
+    srv.start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+@pytest.fixture
+def server(live_server) -> Iterator[str]:
+    """Base URL of a live `chayue serve` over the browser corpus; fails a test that kills it."""
+    if not live_server.alive():
+        live_server.stop()
+        live_server.start()
+    yield live_server.url
+    if not live_server.alive():
+        code = live_server.proc.poll() if live_server.proc else None
+        pytest.fail(f"chayue serve died during this test (exit code {code}); its log ends:\n{live_server.log_tail()}")
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator:
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class PageProblems:
+    """What went wrong in a page that no assertion looked at: script errors and dialogs."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+        self.dialogs: list[str] = []
+
+
+def _open_page(chromium, server, viewport, problems: PageProblems):
+    context = chromium.new_context(viewport=viewport, base_url=server, locale="zh-CN",
+                                   has_touch=viewport["width"] < 600)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.on("pageerror", lambda exc: problems.errors.append(str(exc)))
+
+    def on_console(msg):
+        # A 404 (an unknown document, a page image that cannot be rendered) is answered by
+        # the page in words; Chromium still logs the load, which is not an error of the page.
+        if msg.type == "error" and "status of 404" not in msg.text:
+            problems.errors.append(f"{msg.text} ({(msg.location or {}).get('url', '')})")
+
+    page.on("console", on_console)
+
+    def on_dialog(dialog):
+        problems.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    return context, page
+
+
+@pytest.fixture
+def problems() -> PageProblems:
+    return PageProblems()
+
+
+@pytest.fixture
+def page(chromium, server, problems):
+    context, page = _open_page(chromium, server, DESKTOP, problems)
+    yield page
+    context.close()
+    assert not problems.dialogs, f"a dialog opened: {problems.dialogs}"
+    assert not problems.errors, f"errors in the page: {problems.errors}"
+
+
+@pytest.fixture
+def phone_page(chromium, server, problems):
+    context, page = _open_page(chromium, server, PHONE, problems)
+    yield page
+    context.close()
+    assert not problems.dialogs, f"a dialog opened: {problems.dialogs}"
+    assert not problems.errors, f"errors in the page: {problems.errors}"
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS

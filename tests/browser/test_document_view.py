@@ -1,0 +1,142 @@
+"""The document view: metadata, pages beside their images, jumping between matches,
+citation, print and download, related documents."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+ARCHIVES_LAW = "中华人民共和国档案法"
+
+
+def open_from_results(page, q: str, title: str) -> None:
+    page.goto("/")
+    page.fill("#q", q)
+    page.press("#q", "Enter")
+    page.locator(".hit-title a", has_text=title).first.click()
+    expect(page.locator("#doc-title")).to_have_text(title)
+
+
+def test_open_a_document_from_results_and_jump_between_matches(page):
+    open_from_results(page, "档案", ARCHIVES_LAW)
+    assert "q=" in page.url
+    meta = page.locator("#meta-body")
+    for label in ("题名", "文号", "发文机关", "成文日期", "发布日期", "有效性", "全宗/档号", "保管期限", "页数"):
+        expect(meta.locator("dt", has_text=label)).to_have_count(1)
+    expect(meta.locator(".meta-row", has_text="发文机关")).to_contain_text("全国人民代表大会常务委员会")
+    expect(meta.locator(".badge-valid")).to_have_text("现行有效")
+
+    summary = page.locator("#match-summary")
+    expect(summary).to_contain_text("“档案”在本文件中共")
+    position = page.locator("#match-position")
+    page.locator("#next-match").click()
+    expect(position).to_have_text(re.compile(r"^第 1 / \d+ 处 · 第 1 页$"))
+    current = page.locator("#pages mark.current")
+    expect(current).to_have_count(1)
+    expect(current).to_have_text("档案")
+    expect(current).to_be_in_viewport()
+    page.locator("#next-match").click()
+    expect(position).to_have_text(re.compile(r"^第 2 / \d+ 处"))
+    expect(page).to_have_url(re.compile(r"m=2"))
+    # Backwards from the first match wraps round to the last, on a later page.
+    page.locator("#prev-match").click()
+    page.locator("#prev-match").click()
+    text = position.inner_text()
+    n, count, on_page = map(int, re.match(r"第 (\d+) / (\d+) 处 · 第 (\d+) 页", text).groups())
+    assert n == count and on_page > 1
+    expect(page.locator(f"#page-{on_page} mark.current")).to_be_in_viewport()
+
+
+def test_reloading_a_document_url_returns_to_the_same_match(page):
+    open_from_results(page, "档案", ARCHIVES_LAW)
+    for _ in range(3):
+        page.locator("#next-match").click()
+    expect(page).to_have_url(re.compile(r"m=3"))
+    page.reload()
+    expect(page.locator("#match-position")).to_have_text(re.compile(r"^第 3 / "))
+    expect(page.locator("#pages mark.current")).to_be_in_viewport()
+
+
+def test_pages_show_lazy_images_beside_text(page):
+    open_from_results(page, "档案", ARCHIVES_LAW)
+    pages = page.locator("#pages section.page")
+    assert pages.count() >= 2
+    first_img = pages.first.locator("img")
+    expect(first_img).to_have_attribute("loading", "lazy")
+    expect(first_img).to_have_attribute("alt", "第 1 页原件图像")
+    assert re.search(r"/pages/1\.png$", first_img.get_attribute("src"))
+    expect(pages.first.locator(".page-text")).to_contain_text("第一条")
+
+
+def test_citation_in_gbt_7714_form_and_copy(page):
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    open_from_results(page, "档案", ARCHIVES_LAW)
+    page.locator("#cite-button").click()
+    expected = "全国人民代表大会常务委员会. 中华人民共和国档案法[A]. 2020-06-20."
+    expect(page.locator("#cite-text")).to_have_text(expected)
+    page.locator("#copy-cite").click()
+    expect(page.locator("#copy-status")).to_have_text("已复制")
+    assert page.evaluate("navigator.clipboard.readText()") == expected
+
+
+def test_download_and_print_and_related_documents(page):
+    open_from_results(page, "档案", ARCHIVES_LAW)
+    download = page.locator("#download")
+    expect(download).to_be_visible()
+    assert download.get_attribute("href").endswith("/file")
+    expect(page.locator("#print-button")).to_be_visible()
+    expect(page.locator("#similar-list li").first).to_be_visible()
+    page.emulate_media(media="print")
+    expect(page.locator(".site-header")).to_be_hidden()
+    expect(page.locator(".doc-actions")).to_be_hidden()
+    expect(page.locator("#pages .page-text").first).to_be_visible()
+    page.emulate_media(media="screen")
+
+
+def test_text_document_without_page_images(page):
+    page.goto("/")
+    page.fill("#q", "归侨")
+    page.press("#q", "Enter")
+    page.locator(".hit-title a").first.click()
+    expect(page.locator("#pages section.page").first).to_be_visible()
+    expect(page.locator("#pages img")).to_have_count(0)
+
+
+def test_low_confidence_ocr_pages_are_marked(page, server):
+    import httpx
+
+    # Find an OCR'd document whose pages the API calls low-confidence, if the sample has one.
+    hits = httpx.get(f"{server}/api/search", params={"sort": "date_desc", "size": 100}).json()["hits"]
+    for hit in hits:
+        doc = httpx.get(f"{server}/api/documents/{hit['id']}").json()
+        low = [p["number"] for p in doc["pages"] if p.get("low_confidence")]
+        if low:
+            break
+    else:
+        pytest.skip("the sample has no low-confidence OCR page")
+    page.goto(f"/doc.html?id={doc['id']}")
+    section = page.locator(f"#page-{low[0]}")
+    expect(section.locator(".badge-warn")).to_contain_text("识别置信度低")
+
+
+def test_unknown_document_says_so(page):
+    page.goto("/doc.html?id=no-such-document")
+    expect(page.locator("#doc-status")).to_contain_text("未找到该文件")
+
+
+def test_loading_every_page_image_keeps_the_server_up(page, server):
+    """Scrolling a many-page PDF makes the browser fetch several page images at once."""
+    import httpx
+
+    page.goto("/doc.html?id=a442eba8f254")
+    expect(page.locator("#doc-title")).to_be_visible()
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(500)
+    assert httpx.get(f"{server}/api/health", timeout=5).status_code == 200
+    loaded = page.evaluate("[...document.querySelectorAll('#pages img')].filter(i => i.complete && i.naturalWidth > 0).length")
+    assert loaded == page.locator("#pages img").count()
