@@ -20,7 +20,7 @@ from elasticsearch import (
 )
 from elasticsearch.helpers import streaming_bulk
 
-from engine.base import EngineUnavailable
+from engine.base import EngineUnavailable, InvalidCursor
 from engine.model import FacetValue, Hit, SearchResult
 from engine.query import (
     Bool, Boost, ConstScore, MatchAll, MatchNone, Node, Phrase, Prefix, Range, SearchSpec, Term, Terms,
@@ -182,6 +182,16 @@ SORTS: dict[str, list[Json]] = {
     "date_desc": [{"date": {"order": "desc", "missing": "_last"}}, {"id": {"order": "asc"}}],
     "date_asc": [{"date": {"order": "asc", "missing": "_last"}}, {"id": {"order": "asc"}}],
 }
+
+
+def check_search_after(spec: SearchSpec) -> None:
+    """A search_after key has one value per sort key: numbers (score or epoch millis), then
+    the id. Anything else came from a forged cursor and would make Elasticsearch answer 400."""
+    after = spec.search_after or []
+    sort = SORTS[spec.sort]
+    if len(after) != len(sort) or not isinstance(after[-1], str) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in after[:-1]):
+        raise InvalidCursor("search_after does not fit the sort")
 
 
 def search_body(spec: SearchSpec) -> Json:
@@ -392,6 +402,12 @@ class ElasticBackend:
             self._building = None
 
     @property
+    def generation(self) -> str | None:
+        """The concrete index behind the alias: a new one means every file must be redone."""
+        targets = self._alias_targets()
+        return targets[-1] if targets else None
+
+    @property
     def _target(self) -> str:
         return self._building or self.alias
 
@@ -440,6 +456,8 @@ class ElasticBackend:
     # -- reads ----------------------------------------------------------------------------------
     def execute(self, spec: SearchSpec) -> SearchResult:
         started = time.perf_counter()
+        if spec.search_after is not None:
+            check_search_after(spec)
         with self._calling("search"):
             resp = self.client.search(index=self.alias, **search_body(spec))
         result = parse_response(spec, resp.body)

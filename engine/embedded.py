@@ -6,6 +6,9 @@ commit by the index's meta.json changing and reloads before the next query."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import shutil
+import uuid
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -13,7 +16,7 @@ from typing import Any
 
 import tantivy
 
-from engine.base import EngineUnavailable
+from engine.base import EngineUnavailable, InvalidCursor
 from engine.model import FacetValue, Hit, SearchResult
 from engine.query import (
     Bool, Boost, ConstScore, MatchAll, MatchNone, Node, Phrase, Prefix, Range, SearchSpec, Term, Terms,
@@ -21,6 +24,8 @@ from engine.query import (
 from engine.schema import MULTI_VALUED, PRETOKENIZED, fields, tantivy_schema
 
 WRITER_HEAP = 128_000_000
+GENERATION_FILE = "GENERATION"
+log = logging.getLogger("chayue.engine")
 _RUST_REGEX_META = set("\\.+*?()|[]{}^$#&-~")
 
 
@@ -51,7 +56,18 @@ class EmbeddedBackend:
         try:
             self.index = tantivy.Index(self.schema, path=str(self.path), reuse=True)
         except (OSError, ValueError) as exc:
-            raise EngineUnavailable(f"cannot open the index at {self.path}: {exc}") from exc
+            if not (writable and "schema does not match" in str(exc)):
+                hint = " (the field catalogue changed: run `chayue index` to rebuild)" \
+                    if "schema does not match" in str(exc) else ""
+                raise EngineUnavailable(f"cannot open the index at {self.path}: {exc}{hint}") from exc
+            # The catalogue changed since this index was built. The index is derived data:
+            # rebuild it; a new generation tells the ledger that every file must be redone.
+            log.warning("field catalogue changed: rebuilding the index at %s", self.path)
+            shutil.rmtree(self.path)
+            self.path.mkdir(parents=True)
+            self.index = tantivy.Index(self.schema, path=str(self.path), reuse=True)
+        if writable and not (self.path / GENERATION_FILE).exists():
+            (self.path / GENERATION_FILE).write_text(uuid.uuid4().hex, encoding="ascii")
         self.index.register_tokenizer(PRETOKENIZED, tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build())
         self._writer: tantivy.IndexWriter | None = None
         self._writable = writable
@@ -133,6 +149,10 @@ class EmbeddedBackend:
             return Q.boolean_query([(tantivy.Occur.Should, Q.term_query(s, node.field, self._value(node.field, v)))
                                     for v in node.values])
         if isinstance(node, Phrase):
+            # tantivy panics (an uncatchable BaseException) on a phrase of fewer than two
+            # terms; Elasticsearch reads those as a term and as nothing, so do the same.
+            if len(node.tokens) < 2:
+                return Q.term_query(s, node.field, node.tokens[0]) if node.tokens else Q.empty_query()
             return Q.phrase_query(s, node.field, list(node.tokens))
         if isinstance(node, Prefix):
             return Q.regex_query(s, node.field, _regex_escape(node.value) + ".*")
@@ -176,13 +196,18 @@ class EmbeddedBackend:
         query = self.translate(Bool(must=(spec.query,), filter=spec.all_filters()))
         offset = spec.offset
         if spec.search_after:
-            offset = int(spec.search_after[0]) + 1
+            # Our cursors are positions: [index of the last hit returned].
+            after = spec.search_after
+            if len(after) != 1 or isinstance(after[0], bool) or not isinstance(after[0], int) or after[0] < 0:
+                raise InvalidCursor("search_after is not a position")
+            offset = after[0] + 1
         kwargs: dict[str, Any] = {}
         if spec.sort != "relevance":
             kwargs = {"order_by_field": "date",
                       "order": tantivy.Order.Desc if spec.sort == "date_desc" else tantivy.Order.Asc}
         try:
-            if spec.size > 0:
+            # tantivy sizes its heap by offset + limit: past the last document, only count.
+            if spec.size > 0 and offset < searcher.num_docs:
                 found = searcher.search(query, limit=spec.size, offset=offset, count=True, **kwargs)
                 total, raw_hits = found.count, found.hits  # type: ignore[attr-defined]  # stub lags the binding
             else:
@@ -230,8 +255,16 @@ class EmbeddedBackend:
             out[name] = vals if name in MULTI_VALUED else vals[0]
         return out
 
+    @property
+    def generation(self) -> str | None:
+        """Identifies this physical index; it changes whenever the index is rebuilt from nothing."""
+        try:
+            return (self.path / GENERATION_FILE).read_text(encoding="ascii").strip()
+        except FileNotFoundError:
+            return None
+
     def info(self) -> dict[str, Any]:
-        size = sum(f.stat().st_size for f in self.path.glob("*") if f.is_file())
+        size = sum(f.stat().st_size for f in self.path.glob("*") if f.is_file() and f.name != GENERATION_FILE)
         stamp = self._meta_stamp()
         return {
             "engine": self.name,
