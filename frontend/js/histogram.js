@@ -73,8 +73,11 @@ export function yearHistogram(years, selected, hrefFor, onPick, width = DEFAULT_
   slots.forEach((year, i) => {
     if (i % step !== 0 && i !== slots.length - 1) return;
     if (i !== slots.length - 1 && slots.length - 1 - i < step / 2) return;
+    // The end labels are anchored inwards so they are not cut off at the edges.
+    const anchor = i === 0 ? "start" : i === slots.length - 1 ? "end" : "middle";
+    const x = anchor === "start" ? i * slotW : anchor === "end" ? (i + 1) * slotW : i * slotW + slotW / 2;
     root.append(
-      svg("text", { x: i * slotW + slotW / 2, y: HEIGHT - 4, "text-anchor": "middle", class: "tick", "aria-hidden": "true" }, String(year)),
+      svg("text", { x, y: HEIGHT - 4, "text-anchor": anchor, class: "tick", "aria-hidden": "true" }, String(year)),
     );
   });
   return root;

@@ -54,9 +54,19 @@ def _chayue(*args: str, **kwargs) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="session")
-def browser_corpus(tmp_path_factory) -> Path:
+def browser_workdir(tmp_path_factory) -> Path:
+    # A test-only knob for people working on the page: CHAYUE_TEST_BROWSER_DATA=DIR keeps the
+    # corpus copy and its index between runs, so a re-run's `chayue index` skips unchanged files.
+    keep = os.environ.get("CHAYUE_TEST_BROWSER_DATA")
+    return Path(keep) if keep else tmp_path_factory.mktemp("browser")
+
+
+@pytest.fixture(scope="session")
+def browser_corpus(browser_workdir) -> Path:
     """A copy of sample/ with the hostile document added to its files and manifest."""
-    root = tmp_path_factory.mktemp("browser-sample") / "sample"
+    root = browser_workdir / "sample"
+    if root.exists():
+        shutil.rmtree(root)
     shutil.copytree(SAMPLE, root, ignore=shutil.ignore_patterns("build.py", "README.md", "__pycache__"))
     (root / "current").mkdir(exist_ok=True)
     (root / "current" / "hostile.txt").write_text(HOSTILE_TEXT, encoding="utf-8")
@@ -75,8 +85,9 @@ def browser_corpus(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def browser_data(browser_corpus, tmp_path_factory) -> Path:
-    data = tmp_path_factory.mktemp("browser-data")
+def browser_data(browser_corpus, browser_workdir) -> Path:
+    data = browser_workdir / "data"
+    data.mkdir(parents=True, exist_ok=True)
     done = _chayue("index", str(browser_corpus), "--manifest", str(browser_corpus / "manifest.csv"),
                    "--data", str(data), "--quiet", capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, f"chayue index failed:\n{done.stdout}\n{done.stderr}"
@@ -87,15 +98,16 @@ class LiveServer:
     """`chayue serve` in a child process on a fixed free port. If a test kills it, the
     test is failed by the `server` fixture and the server is started again for the next."""
 
-    def __init__(self, data: Path) -> None:
+    def __init__(self, data: Path, env: dict[str, str] | None = None, log_name: str = "serve.log") -> None:
         self.data = data
+        self.extra_env = env or {}
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
-        self.log_path = data / "serve.log"
+        self.log_path = data / log_name
 
     def start(self) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CHAYUE_")}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CHAYUE_")} | self.extra_env
         with self.log_path.open("a") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "indexer.cli", "serve", "--data", str(self.data),

@@ -128,10 +128,14 @@ def test_unknown_document_says_so(page):
     expect(page.locator("#doc-status")).to_contain_text("未找到该文件")
 
 
-def test_loading_every_page_image_keeps_the_server_up(page, server):
-    """Scrolling a many-page PDF makes the browser fetch several page images at once."""
+def test_loading_every_page_image_keeps_the_server_up(page, server, live_server):
+    """Scrolling a many-page PDF makes the browser fetch several page images at once,
+    and the server renders them (nothing cached) in parallel."""
+    import shutil
+
     import httpx
 
+    shutil.rmtree(live_server.data / "page-cache", ignore_errors=True)
     page.goto("/doc.html?id=a442eba8f254")
     expect(page.locator("#doc-title")).to_be_visible()
     page.evaluate("window.scrollTo(0, document.body.scrollHeight)")

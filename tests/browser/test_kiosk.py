@@ -13,6 +13,41 @@ pytestmark = pytest.mark.browser
 IDLE_SECONDS = 3
 
 
+@pytest.fixture(scope="module")
+def kiosk_server(browser_data):
+    """The same index served with kiosk mode switched on in the server's settings."""
+    from tests.browser.conftest import LiveServer
+
+    srv = LiveServer(browser_data, env={"CHAYUE_KIOSK": "true", "CHAYUE_KIOSK_IDLE_MINUTES": "0.05"},
+                     log_name="serve-kiosk.log")
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+def test_server_configured_kiosk_needs_no_url_parameter(chromium, kiosk_server, problems):
+    from tests.browser.conftest import DESKTOP, _open_page
+
+    context, page = _open_page(chromium, kiosk_server.url, DESKTOP, problems)
+    try:
+        page.goto("/")
+        expect(page.locator("html")).to_have_class(re.compile(r"\bkiosk\b"))
+        page.fill("#q", "档案")
+        page.press("#q", "Enter")
+        expect(page.locator("#status")).to_contain_text("共 ")
+        page.locator(".hit-title a").first.click()
+        expect(page.locator("#doc-title")).to_be_visible()
+        assert "kiosk" not in page.url
+        expect(page.locator("#download")).to_be_hidden()
+        # 0.05 minutes = 3 s of idleness, then the start page, plain "/".
+        expect(page.locator("#start")).to_be_visible(timeout=10_000)
+        assert page.url.rstrip("/") == kiosk_server.url
+        expect(page.locator("#q")).to_have_value("")
+    finally:
+        context.close()
+    assert not problems.dialogs and not problems.errors, problems.errors
+
+
 def test_kiosk_has_large_touch_targets_and_no_downloads(page):
     page.goto("/?kiosk=1&q=%E6%A1%A3%E6%A1%88")
     expect(page.locator("html")).to_have_class(re.compile(r"\bkiosk\b"))

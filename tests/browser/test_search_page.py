@@ -265,3 +265,22 @@ def test_landmarks_and_roles(page):
     assert page.locator("#suggestions").get_attribute("role") == "listbox"
     assert page.locator("label[for=q]").count() == 1
     assert page.locator("#pagination").get_attribute("aria-label") == "分页"
+
+
+def test_date_range_filters_and_shows_as_chips(page):
+    page.goto("/?sort=date_asc")
+    expect(page.locator("#status")).to_contain_text("共 ")
+    page.fill("#date_from", "2000-01-01")
+    page.fill("#date_to", "2009-12-31")
+    page.locator("#date-form button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"date_from=2000-01-01&date_to=2009-12-31"))
+    expect(page.locator(".chip", has_text="成文日期起：2000-01-01")).to_be_visible()
+    expect(page.locator("#results")).not_to_have_attribute("aria-busy", "true")
+    dates = page.locator(".hit-meta div:has(dt:text('成文日期')) dd").all_inner_texts()
+    assert dates and all("2000-01-01" <= d <= "2009-12-31" for d in dates)
+    # A range the wrong way round is refused in words, not sent.
+    page.fill("#date_from", "2010-01-01")
+    page.fill("#date_to", "2001-01-01")
+    page.locator("#date-form button[type=submit]").click()
+    expect(page.locator("#date-error")).to_have_text("起始日期不能晚于截止日期。")
+    assert "date_from=2000-01-01" in page.url
