@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn,
+)
 from rich.table import Table
 
 from settings import Settings
@@ -34,10 +39,18 @@ def cmd_index(args: argparse.Namespace) -> int:
     from indexer.ocr import Ocr
 
     settings = _settings(args)
-    paths = [Path(p) for p in args.paths]
+    paths = [Path(p) for p in (args.paths or [])]
+    if args.watch:
+        paths.append(Path(args.watch))
+    if not paths:
+        console.print("[red]请给出要索引的文件或目录 / give files or folders to index[/]")
+        return 2
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         console.print(f"[red]路径不存在 / no such path:[/] {', '.join(missing)}")
+        return 2
+    if args.watch and not Path(args.watch).is_dir():
+        console.print(f"[red]--watch 需要一个目录 / --watch needs a folder:[/] {args.watch}")
         return 2
     try:
         manifest = load(Path(args.manifest)) if args.manifest else None
@@ -52,37 +65,126 @@ def cmd_index(args: argparse.Namespace) -> int:
     ledger = Ledger(settings.ledger_path)
     ocr = Ocr(settings.data / "ocr-cache", languages=settings.ocr_languages, workers=settings.ocr_workers)
     opts = pipeline.Options(collection=args.collection, manifest=manifest,
-                            max_file_bytes=settings.max_file_mb * 1024 * 1024)
+                            max_file_bytes=settings.max_file_mb * 1024 * 1024,
+                            batch_docs=args.batch, exclude=(settings.data,), retry_failed=args.retry_failed,
+                            workers=args.workers)
+    indexer = pipeline.Indexer(engine, ledger, ocr, opts, roots=paths)
+    stop = _stop_on_signals(indexer)
     started = time.perf_counter()
-    with Progress(TextColumn("[bold]索引 indexing"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("{task.fields[pages]} 页 pages · {task.fields[ocr]} OCR"),
-                  TimeElapsedColumn(), TextColumn("{task.description}"), console=console,
-                  transient=False, disable=args.quiet) as progress:
-        total = sum(1 for p in paths for _ in pipeline.discover(p.absolute()))
-        task = progress.add_task("", total=total, pages=0, ocr=0)
-        counts = {"pages": 0, "ocr": 0}
+    try:
+        with _progress(args.quiet) as progress:
+            total = 0 if args.quiet else sum(
+                1 for p in paths for _ in pipeline.discover(p.absolute(), manifest.path if manifest else None,
+                                                           opts.exclude))
+            indexer.progress = _advance(progress, total)
+            indexer.recover()
+            indexer.run(paths)
+            summary = indexer.finish()
+        _print_summary(summary, time.perf_counter() - started, interrupted=indexer.stop.is_set())
+        if args.watch and not indexer.stop.is_set():
+            from indexer.watch import watch
 
-        def advance(o: pipeline.Outcome) -> None:
-            if not o.unchanged:
-                counts["pages"] += o.entry.pages or 0
-                counts["ocr"] += o.entry.ocr_pages or 0
-            progress.update(task, advance=1, description=Path(o.entry.path).name[-40:], **counts)
+            console.print(f"[bold]监视中 / watching[/] {Path(args.watch).absolute()} — Ctrl-C 停止 / to stop")
+            session = pipeline.Indexer(engine, ledger, ocr, opts, progress=_print_outcome, roots=[Path(args.watch)])
+            stop.indexer = session
+            with session:
+                watch(Path(args.watch), session, settle=args.settle, poll=args.poll)
+                session.finish(problems=[])
+            console.print("已停止监视 / stopped watching")
+    finally:
+        stop.restore()
+        indexer.close()
+        engine.close()
+        ocr.close()
+        ledger.close()
+    return 0
 
-        summary = pipeline.run(paths, engine, ledger, ocr, opts, progress=advance)
-    engine.close()
-    elapsed = time.perf_counter() - started
-    table = Table(title=f"索引完成 / indexing done in {elapsed:.1f} s")
-    for col in ("已索引 indexed", "未变 unchanged", "跳过 skipped", "失败 failed", "移除 removed", "页 pages", "OCR 页"):
+
+class _stop_on_signals:
+    """First Ctrl-C (or SIGTERM): finish the current file, write what is done, stop.
+    A second Ctrl-C aborts at once (a re-run repairs that too)."""
+
+    def __init__(self, indexer) -> None:
+        self.indexer = indexer
+        self.previous = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self.previous[sig] = signal.signal(sig, self)
+
+    def restore(self) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+    def __call__(self, signum, frame) -> None:
+        if self.indexer.stop.is_set():
+            raise KeyboardInterrupt
+        console.print("[yellow]正在停止：写入已完成的部分 / stopping: writing what is done "
+                      "(Ctrl-C again to abort)[/]")
+        self.indexer.stop.set()
+
+
+def _progress(quiet: bool) -> Progress:
+    return Progress(TextColumn("[bold]索引 indexing"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("{task.fields[rates]}"), TimeElapsedColumn(), TextColumn("剩余 ETA"),
+                    TimeRemainingColumn(), TextColumn("{task.description}"),
+                    console=console, transient=False, disable=quiet)
+
+
+def _advance(progress: Progress, total: int):
+    task = progress.add_task("", total=total or None, rates="")
+    counts = {"files": 0, "pages": 0, "ocr": 0}
+    started = time.perf_counter()
+
+    def advance(o) -> None:
+        counts["files"] += 1
+        if not o.unchanged:
+            counts["pages"] += o.entry.pages or 0
+            counts["ocr"] += o.entry.ocr_pages or 0
+        minutes = max(time.perf_counter() - started, 1e-6) / 60
+        rates = (f"{counts['pages']} 页 pages · {counts['ocr']} OCR · 每分钟 per min: "
+                 f"{counts['files'] / minutes:.0f} 件 files, {counts['pages'] / minutes:.0f} 页, "
+                 f"{counts['ocr'] / minutes:.0f} OCR")
+        progress.update(task, advance=1, description=Path(o.entry.path).name[-30:], rates=rates)
+
+    return advance
+
+
+STATUS_ZH = {"indexed": "已索引", "skipped": "跳过", "failed": "失败"}
+
+
+def _print_outcome(o) -> None:
+    """One line per file in watch mode (no bar: there is no end to estimate)."""
+    if o.unchanged:
+        return
+    e = o.entry
+    colour = {"indexed": "green", "skipped": "yellow", "failed": "red"}[e.status]
+    console.print(f"[{colour}]{STATUS_ZH[e.status]} {e.status}[/] {e.path}"
+                  + (f" — {e.reason}" if e.reason else f" → {e.doc_id}"))
+
+
+def _print_summary(summary, elapsed: float, interrupted: bool = False) -> None:
+    title = "索引已中断 / indexing interrupted" if interrupted else "索引完成 / indexing done"
+    table = Table(title=f"{title} ({elapsed:.1f} s)")
+    for col in ("已索引 indexed", "未变 unchanged", "跳过 skipped", "失败 failed", "移除 removed", "页 pages",
+                "OCR 页"):
         table.add_column(col, justify="right")
     table.add_row(*map(str, (summary.indexed, summary.unchanged, summary.skipped, summary.failed,
                              summary.removed, summary.pages, summary.ocr_pages)))
     console.print(table)
+    if summary.notable:
+        t = Table(title="本次跳过或失败 / skipped or failed in this run")
+        t.add_column("状态 status")
+        t.add_column("文件 file", overflow="fold")
+        t.add_column("原因 reason", overflow="fold")
+        for e in summary.notable:
+            t.add_row(f"{STATUS_ZH[e.status]} {e.status}", e.path, e.reason or "")
+        console.print(t)
     for problem in summary.problems:
         console.print(f"[yellow]注意 / note:[/] {problem}")
-    if summary.failed or summary.skipped:
-        console.print("查看原因 / see why: [bold]chayue report[/]")
-    ledger.close()
-    return 0
+    if interrupted:
+        console.print("再次运行同一命令即可继续 / run the same command again to continue")
+    elif summary.failed or summary.skipped or summary.problems:
+        console.print("查看全部原因 / see every reason: [bold]chayue report[/]")
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -93,29 +195,53 @@ def cmd_report(args: argparse.Namespace) -> int:
         console.print(f"[yellow]还没有索引记录 / no ledger at {settings.ledger_path}[/]")
         return 1
     ledger = Ledger(settings.ledger_path)
-    out = Console()
-    counts = ledger.counts()
-    out.print(f"已索引 indexed: {counts.get('indexed', 0)}   跳过 skipped: {counts.get('skipped', 0)}   "
-              f"失败 failed: {counts.get('failed', 0)}   上次运行 last run: {ledger.last_run() or '-'}")
-    for status, title in ((FAILED, "失败 / failed"), (SKIPPED, "跳过 / skipped")):
-        entries = ledger.entries(status)
-        if entries:
-            table = Table(title=title, show_lines=False)
+    try:
+        counts = ledger.counts()
+        failed, skipped, review = ledger.entries(FAILED), ledger.entries(SKIPPED), ledger.for_review()
+        problems = ledger.problems()
+        if args.json:
+            def row(e) -> dict:
+                return {"path": e.path, "status": e.status, "reason": e.reason, "doc_id": e.doc_id,
+                        "review": e.review, "size": e.size, "sha256": e.sha256, "pages": e.pages,
+                        "ocr_pages": e.ocr_pages, "updated_at": e.updated_at}
+            report = {"counts": {s: counts.get(s, 0) for s in ("indexed", "skipped", "failed")},
+                      "last_run": ledger.last_run(), "failed": [row(e) for e in failed],
+                      "skipped": [row(e) for e in skipped], "review": [row(e) for e in review],
+                      "problems": [{"source": s, "message": m} for s, m in problems]}
+            sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
+            return 0
+        out = Console()
+        summary = Table(title="索引记录 / ledger", show_header=True)
+        for col in ("已索引 indexed", "跳过 skipped", "失败 failed", "待审核 review", "上次运行 last run"):
+            summary.add_column(col, justify="right")
+        summary.add_row(str(counts.get("indexed", 0)), str(counts.get("skipped", 0)), str(counts.get("failed", 0)),
+                        str(len(review)), ledger.last_run() or "-")
+        out.print(summary)
+        for entries, title in ((failed, "失败 / failed"), (skipped, "跳过 / skipped")):
+            if entries:
+                table = Table(title=f"{title} ({len(entries)})")
+                table.add_column("文件 file", overflow="fold")
+                table.add_column("原因 reason", overflow="fold")
+                for e in entries:
+                    table.add_row(e.path, e.reason or "")
+                out.print(table)
+        if review:
+            table = Table(title=f"待人工审核 / for review: restricted by a marking in the text ({len(review)})")
             table.add_column("文件 file", overflow="fold")
+            table.add_column("文档 id")
             table.add_column("原因 reason", overflow="fold")
-            for e in entries:
-                table.add_row(e.path, e.reason or "")
+            for e in review:
+                table.add_row(e.path, e.doc_id or "", e.review or "")
             out.print(table)
-    review = ledger.for_review()
-    if review:
-        table = Table(title="待人工审核 / for review (restricted by a marking in the text)")
-        table.add_column("文件 file", overflow="fold")
-        table.add_column("文档 id")
-        table.add_column("原因 reason", overflow="fold")
-        for e in review:
-            table.add_row(e.path, e.doc_id or "", e.review or "")
-        out.print(table)
-    ledger.close()
+        if problems:
+            table = Table(title=f"清单问题 / manifest problems ({len(problems)})")
+            table.add_column("来源 source")
+            table.add_column("问题 problem", overflow="fold")
+            for source, message in problems:
+                table.add_row(source, message)
+            out.print(table)
+    finally:
+        ledger.close()
     return 0
 
 
@@ -139,10 +265,20 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--engine", choices=("embedded", "elasticsearch"), help="env CHAYUE_ENGINE, default embedded")
 
     p = sub.add_parser("index", help="index files and folders; re-runs skip unchanged files")
-    p.add_argument("paths", nargs="+", help="files or folders")
+    p.add_argument("paths", nargs="*", help="files or folders")
     p.add_argument("--collection", choices=("current", "archive"), help="collection when the manifest does not say")
     p.add_argument("--manifest", help="catalogue CSV or JSON lines (English or Chinese headers)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--batch", type=int, default=32, metavar="N",
+                   help="documents per engine commit (default 32); smaller commits more often")
+    p.add_argument("--workers", type=int, default=0, metavar="N",
+                   help="processes reading files ahead of the writer (default 0: read in this process)")
+    p.add_argument("--retry-failed", action="store_true", help="read failed files again even if unchanged")
+    p.add_argument("--watch", metavar="DIR",
+                   help="index DIR, then keep indexing files dropped into it, changed or deleted (Ctrl-C stops)")
+    p.add_argument("--settle", type=float, default=2.0, metavar="S",
+                   help="with --watch: seconds a file's size and mtime must hold still before it is read")
+    p.add_argument("--poll", action="store_true", help="with --watch: poll instead of inotify (network shares)")
     common(p)
     p.set_defaults(func=cmd_index)
 
@@ -153,6 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("report", help="what the ledger holds: failures, skips, items for review")
+    p.add_argument("--json", action="store_true", help="machine-readable JSON on stdout")
     common(p)
     p.set_defaults(func=cmd_report)
     return parser

@@ -1,15 +1,17 @@
 """The ledger: one SQLite row per input file, so nothing is lost (DESIGN.md, "Ledger").
 
 A file's row says what became of it: `indexed` (with its document id), `skipped` or
-`failed` (with a reason a person understands). The row is written only after the engine
-has committed the document, so a run killed at any moment is repaired by the next one."""
+`failed` (with a reason a person understands). Rows are written only after the engine has
+committed the batch they belong to, and the ids about to be written are noted first
+(`pending`), so a run killed at any moment (kill -9) is repaired by the next one: a
+document the engine holds but no row explains is found and removed or redone."""
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, fields
+from datetime import datetime, UTC
 from pathlib import Path
 
 INDEXED, SKIPPED, FAILED = "indexed", "skipped", "failed"
@@ -33,13 +35,27 @@ CREATE TABLE IF NOT EXISTS files (
 );
 CREATE INDEX IF NOT EXISTS files_doc ON files(doc_id);
 CREATE INDEX IF NOT EXISTS files_status ON files(status);
+CREATE INDEX IF NOT EXISTS files_root ON files(root);
 CREATE TABLE IF NOT EXISTS runs (
     id          INTEGER PRIMARY KEY,
     started_at  TEXT NOT NULL,
     finished_at TEXT,
     roots       TEXT NOT NULL
 );
+-- Ids handed to the engine whose ledger rows are not written yet (write-ahead).
+CREATE TABLE IF NOT EXISTS pending (
+    doc_id      TEXT PRIMARY KEY,
+    path        TEXT NOT NULL
+);
+-- What a run noticed that is not a file: manifest rows without a file, bad values.
+CREATE TABLE IF NOT EXISTS problems (
+    run_id      INTEGER NOT NULL,
+    source      TEXT NOT NULL,
+    message     TEXT NOT NULL
+);
 """
+# Columns added after the first release, with their types (old ledgers are migrated).
+_ADDED = {"seen_run": "INTEGER", "joined_by": "TEXT"}
 
 
 @dataclass
@@ -52,16 +68,25 @@ class Entry:
     status: str
     meta_hash: str | None = None  # digest of the manifest row: a catalogue change re-indexes
     reason: str | None = None
-    doc_id: str | None = None
+    doc_id: str | None = None  # indexed: its document; skipped as a duplicate: the holder's
     pages: int | None = None
     ocr_pages: int | None = None
     review: str | None = None  # why a person should look (e.g. a 密级 marking)
     first_seen: str | None = None
     updated_at: str | None = None
+    seen_run: int | None = None  # last run that found the file (the rest are gone)
+    joined_by: str | None = None  # how the manifest row was found: 文件 path or 档号
+
+
+_ENTRY_FIELDS = {f.name for f in fields(Entry)}
+
+
+def _entry(row: sqlite3.Row) -> Entry:
+    return Entry(**{k: row[k] for k in row.keys() if k in _ENTRY_FIELDS})
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class Ledger:
@@ -72,90 +97,155 @@ class Ledger:
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
+        self.db.execute("PRAGMA busy_timeout=10000")
         self.db.executescript(_SCHEMA)
+        have = {r["name"] for r in self.db.execute("PRAGMA table_info(files)")}
+        for name, kind in _ADDED.items():
+            if name not in have:
+                self.db.execute(f"ALTER TABLE files ADD COLUMN {name} {kind}")
 
+    # -- reading ---------------------------------------------------------------------
     def get(self, path: str) -> Entry | None:
         row = self.db.execute("SELECT * FROM files WHERE path = ?", (path,)).fetchone()
-        return Entry(**dict(row)) if row else None
+        return _entry(row) if row else None
 
-    def holder_of(self, doc_id: str, other_than: str) -> str | None:
-        """Another indexed file that already produced this document id (a duplicate)."""
-        row = self.db.execute(
-            "SELECT path FROM files WHERE doc_id = ? AND status = 'indexed' AND path != ?",
-            (doc_id, other_than),
-        ).fetchone()
-        return row["path"] if row else None
+    def holders(self, doc_id: str) -> list[Entry]:
+        """The indexed files whose document this id is."""
+        return [e for e in self.rows_for(doc_id) if e.status == INDEXED]
 
-    def holders(self, doc_id: str) -> list[str]:
-        rows = self.db.execute("SELECT path FROM files WHERE doc_id = ? AND status = 'indexed'", (doc_id,))
-        return [r["path"] for r in rows]
+    def rows_for(self, doc_id: str) -> list[Entry]:
+        """Every file that refers to this document: its holder and its duplicates."""
+        rows = self.db.execute("SELECT * FROM files WHERE doc_id = ? ORDER BY path", (doc_id,))
+        return [_entry(r) for r in rows]
 
-    def record(self, entries: list[Entry]) -> None:
-        """Write a batch of outcomes in one transaction (after the engine committed them)."""
-        now = _now()
-        with self._tx():
-            for e in entries:
-                self.db.execute(
-                    """INSERT INTO files (path, root, size, mtime_ns, sha256, meta_hash, status, reason,
-                                          doc_id, pages, ocr_pages, review, first_seen, updated_at)
-                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                       ON CONFLICT(path) DO UPDATE SET
-                         root=excluded.root, size=excluded.size, mtime_ns=excluded.mtime_ns,
-                         sha256=excluded.sha256, meta_hash=excluded.meta_hash, status=excluded.status, reason=excluded.reason,
-                         doc_id=excluded.doc_id, pages=excluded.pages, ocr_pages=excluded.ocr_pages,
-                         review=excluded.review, updated_at=excluded.updated_at""",
-                    (e.path, e.root, e.size, e.mtime_ns, e.sha256, e.meta_hash, e.status, e.reason, e.doc_id,
-                     e.pages, e.ocr_pages, e.review, now, now),
-                )
+    def orphaned_duplicates(self) -> list[Entry]:
+        """Files skipped as duplicates of a document that no indexed file holds any more
+        (its holder was deleted or changed): they must be indexed in its place."""
+        rows = self.db.execute(
+            """SELECT * FROM files f WHERE f.status = 'skipped' AND f.doc_id IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM files g WHERE g.doc_id = f.doc_id AND g.status = 'indexed')
+               ORDER BY f.path""")
+        return [_entry(r) for r in rows]
 
-    def forget(self, paths: list[str]) -> None:
-        with self._tx():
-            self.db.executemany("DELETE FROM files WHERE path = ?", [(p,) for p in paths])
+    def not_seen(self, root: str, run_id: int) -> list[Entry]:
+        """Files recorded under this root that the run did not find: they are gone."""
+        rows = self.db.execute(
+            "SELECT * FROM files WHERE root = ? AND (seen_run IS NULL OR seen_run != ?) ORDER BY path",
+            (root, run_id))
+        return [_entry(r) for r in rows]
 
-    def under(self, root: str) -> Iterator[Entry]:
-        for row in self.db.execute("SELECT * FROM files WHERE root = ?", (root,)):
-            yield Entry(**dict(row))
+    def at_or_below(self, path: str) -> list[Entry]:
+        """The row of a file, or the rows of every file below a folder."""
+        prefix = path.rstrip("/") + "/"
+        rows = self.db.execute(
+            "SELECT * FROM files WHERE path = ? OR substr(path, 1, ?) = ? ORDER BY path",
+            (path, len(prefix), prefix))
+        return [_entry(r) for r in rows]
 
     def entries(self, status: str | None = None) -> list[Entry]:
         if status:
             rows = self.db.execute("SELECT * FROM files WHERE status = ? ORDER BY path", (status,))
         else:
             rows = self.db.execute("SELECT * FROM files ORDER BY path")
-        return [Entry(**dict(r)) for r in rows]
+        return [_entry(r) for r in rows]
 
     def counts(self) -> dict[str, int]:
         rows = self.db.execute("SELECT status, count(*) AS n FROM files GROUP BY status")
         return {r["status"]: r["n"] for r in rows}
 
     def for_review(self) -> list[Entry]:
-        rows = self.db.execute("SELECT * FROM files WHERE review IS NOT NULL ORDER BY path")
-        return [Entry(**dict(r)) for r in rows]
+        rows = self.db.execute("SELECT * FROM files WHERE review IS NOT NULL AND status = 'indexed' ORDER BY path")
+        return [_entry(r) for r in rows]
 
     def last_run(self) -> str | None:
         row = self.db.execute("SELECT max(finished_at) AS t FROM runs").fetchone()
         return row["t"] if row else None
 
+    def problems(self) -> list[tuple[str, str]]:
+        """(source, message) noted by the latest run that noted any."""
+        row = self.db.execute("SELECT max(run_id) AS r FROM problems").fetchone()
+        if not row or row["r"] is None:
+            return []
+        rows = self.db.execute("SELECT source, message FROM problems WHERE run_id = ? ORDER BY rowid",
+                               (row["r"],))
+        return [(r["source"], r["message"]) for r in rows]
+
+    # -- writing ---------------------------------------------------------------------
+    def note_pending(self, ids: dict[str, str]) -> None:
+        """Before the engine writes these ids (id → path): a crash now leaves a trace."""
+        with self._tx():
+            self.db.executemany("INSERT OR REPLACE INTO pending (doc_id, path) VALUES (?, ?)", ids.items())
+
+    def pending(self) -> list[str]:
+        return [r["doc_id"] for r in self.db.execute("SELECT doc_id FROM pending ORDER BY doc_id")]
+
+    def redo_holders(self, ids: Iterable[str]) -> None:
+        """Forget what is known of these documents' files, so the next check reads them again."""
+        with self._tx():
+            self.db.executemany("UPDATE files SET mtime_ns = NULL, sha256 = NULL WHERE doc_id = ?",
+                                [(i,) for i in ids])
+
+    def clear_pending(self) -> None:
+        with self._tx():
+            self.db.execute("DELETE FROM pending")
+
+    def record(self, entries: list[Entry], seen: Iterable[str] = (), run_id: int | None = None) -> None:
+        """Write a batch of outcomes, mark unchanged files as seen and clear the write-ahead
+        notes, in one transaction (after the engine committed the batch)."""
+        now = _now()
+        with self._tx():
+            for e in entries:
+                self.db.execute(
+                    """INSERT INTO files (path, root, size, mtime_ns, sha256, meta_hash, status, reason,
+                                          doc_id, pages, ocr_pages, review, first_seen, updated_at,
+                                          seen_run, joined_by)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                       ON CONFLICT(path) DO UPDATE SET
+                         root=excluded.root, size=excluded.size, mtime_ns=excluded.mtime_ns,
+                         sha256=excluded.sha256, meta_hash=excluded.meta_hash, status=excluded.status,
+                         reason=excluded.reason, doc_id=excluded.doc_id, pages=excluded.pages,
+                         ocr_pages=excluded.ocr_pages, review=excluded.review,
+                         updated_at=excluded.updated_at, seen_run=excluded.seen_run,
+                         joined_by=excluded.joined_by""",
+                    (e.path, e.root, e.size, e.mtime_ns, e.sha256, e.meta_hash, e.status, e.reason, e.doc_id,
+                     e.pages, e.ocr_pages, e.review, now, now, run_id, e.joined_by),
+                )
+            if run_id is not None:
+                self.db.executemany("UPDATE files SET seen_run = ? WHERE path = ?",
+                                    [(run_id, p) for p in seen])
+            self.db.execute("DELETE FROM pending")
+
+    def forget(self, paths: list[str]) -> None:
+        with self._tx():
+            self.db.executemany("DELETE FROM files WHERE path = ?", [(p,) for p in paths])
+
     def start_run(self, roots: list[str]) -> int:
         cur = self.db.execute("INSERT INTO runs (started_at, roots) VALUES (?, ?)", (_now(), "\n".join(roots)))
         return int(cur.lastrowid or 0)
 
-    def finish_run(self, run_id: int) -> None:
-        self.db.execute("UPDATE runs SET finished_at = ? WHERE id = ?", (_now(), run_id))
+    def finish_run(self, run_id: int, problems: list[tuple[str, str]] = ()) -> None:
+        with self._tx():
+            self.db.executemany("INSERT INTO problems (run_id, source, message) VALUES (?, ?, ?)",
+                                [(run_id, s, m) for s, m in problems])
+            self.db.execute("UPDATE runs SET finished_at = ? WHERE id = ?", (_now(), run_id))
 
-    def _tx(self):
+    def _tx(self) -> _Transaction:
         return _Transaction(self.db)
 
     def close(self) -> None:
         self.db.close()
+
+    def __iter__(self) -> Iterator[Entry]:
+        return iter(self.entries())
 
 
 class _Transaction:
     def __init__(self, db: sqlite3.Connection):
         self.db = db
 
-    def __enter__(self):
+    def __enter__(self) -> None:
         self.db.execute("BEGIN IMMEDIATE")
 
-    def __exit__(self, exc_type, exc, tb):
+    def __exit__(self, exc_type, exc, tb) -> bool:
         self.db.execute("ROLLBACK" if exc_type else "COMMIT")
         return False

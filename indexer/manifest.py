@@ -68,16 +68,49 @@ class Manifest:
     by_file: dict[str, ManifestRow] = field(default_factory=dict)  # resolved absolute path → row
     by_code: dict[str, ManifestRow] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    joined_codes: set[str] = field(default_factory=set)  # 档号 rows a file was joined to
 
-    def lookup(self, file: Path, archival_code: str | None = None) -> ManifestRow | None:
+    def lookup(self, file: Path) -> tuple[ManifestRow | None, str | None]:
+        """The file's row and how it was found: by its path (`文件`), else by a 档号 that
+        names the file (scans are saved as `J012-2007-永久-0001.pdf`, or with a suffix
+        such as `J012-2007-永久-0001_扫描.tif`)."""
         row = self.by_file.get(str(file.resolve()))
-        if row is None and archival_code:
-            row = self.by_code.get(archival_code)
-        return row
+        if row is not None:
+            return row, "文件 file"
+        code = self.code_for(file.stem)
+        if code is None:
+            return None, None
+        self.joined_codes.add(code)
+        return self.by_code[code], f"档号 {code}"
+
+    def code_for(self, stem: str) -> str | None:
+        """The 档号 of a row without a `文件` column that the file name carries."""
+        if self._joinable(stem):
+            return stem
+        # The longest code the name starts with, followed by a separator (not a digit:
+        # J012-2007-永久-0001 must not claim J012-2007-永久-00012).
+        for i in range(len(stem) - 1, 0, -1):
+            if not stem[i].isalnum() and self._joinable(stem[:i]):
+                return stem[:i]
+        return None
+
+    def _joinable(self, code: str) -> bool:
+        row = self.by_code.get(code)
+        return row is not None and "file" not in row.values
 
     @property
     def files(self) -> set[str]:
         return set(self.by_file)
+
+    def unmatched(self) -> list[str]:
+        """Rows that point at no file: a `文件` that does not exist, a 档号 no file carries."""
+        out = [f"清单中的文件不存在 / manifest lists a missing file: {f}"
+               for f in sorted(self.by_file) if not Path(f).exists()]
+        file_rows = {id(r) for r in self.by_file.values()}
+        out += [f"清单第 {row.line} 行的档号 {code} 没有对应文件 / no file found for 档号 {code}"
+                for code, row in sorted(self.by_code.items())
+                        if id(row) not in file_rows and code not in self.joined_codes]
+        return out
 
 
 def _decode(data: bytes, path: Path) -> str:
@@ -166,8 +199,15 @@ def load(path: Path) -> Manifest:
                     values[key] = val
         row = ManifestRow(line, values)
         if "file" in values:
-            manifest.by_file[str((path.parent / values["file"]).resolve())] = row
+            key = str((path.parent / values["file"]).resolve())
+            if key in manifest.by_file:
+                manifest.problems.append(f"{where}: 文件 {values['file']} 已在第 {manifest.by_file[key].line} 行出现，"
+                                         f"以本行为准 / file listed twice, this row wins")
+            manifest.by_file[key] = row
         elif "archival_code" in values:
+            if values["archival_code"] in manifest.by_code:
+                manifest.problems.append(f"{where}: 档号 {values['archival_code']} 重复，以本行为准 / "
+                                         f"archival code listed twice, this row wins")
             manifest.by_code[values["archival_code"]] = row
         else:
             manifest.problems.append(f"{where}: no file and no 档号, row ignored / 既无文件也无档号")

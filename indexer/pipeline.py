@@ -1,19 +1,27 @@
 """The indexing pipeline, top to bottom as in DESIGN.md:
 
-    discover → check the ledger → extract (OCR where a page has no text) → metadata
-    → build the document → upsert in batches → commit → ledger
+    recover → discover → check the ledger → read (hash, extract, OCR) → decide (metadata,
+    duplicates, document) → batch: note ids, upsert, commit, record → remove what is gone
 
-Every file ends in the ledger as indexed, skipped or failed with a reason; a batch is
-recorded in the ledger only after the engine has committed it, so a killed run is
-repaired by the next one (unchanged files are skipped, the rest redone, ids are stable)."""
+Every file ends in the ledger as indexed, skipped or failed with a reason. A batch's ids
+are noted in the ledger before the engine writes them and its rows are recorded after the
+engine committed, so a run killed at any moment (kill -9) is repaired by the next: rows
+the ledger lacks are redone (ids are stable), and a document the engine got but no row
+explains is removed or redone (`recover`)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
+import multiprocessing
 import os
-from collections.abc import Callable, Iterator
+import signal
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +31,7 @@ from PIL import Image
 from engine import Engine
 from engine.model import COLLECTIONS, Document, Page
 from indexer import metadata as text_metadata
-from indexer.extract import ExtractionError, extractor_for
+from indexer.extract import Extracted, ExtractionError, extractor_for
 from indexer.ledger import FAILED, INDEXED, SKIPPED, Entry, Ledger
 from indexer.manifest import Manifest
 
@@ -31,7 +39,12 @@ log = logging.getLogger("chayue.indexer")
 
 BATCH_DOCS = 32
 BATCH_CHARS = 16_000_000  # flush earlier for very long documents: memory stays flat
+SEEN_FLUSH = 5_000  # unchanged files marked seen per ledger transaction
 IGNORED_NAMES = {".DS_Store", "Thumbs.db", "desktop.ini"}
+# Lock and partial files that editors, browsers and copy tools leave while they work.
+TEMPORARY_PREFIXES = ("~$", ".~lock.")
+TEMPORARY_SUFFIXES = (".part", ".crdownload", ".tmp", ".swp", ".partial")
+NOTABLE = 50  # failed/skipped files kept for the summary; the ledger has them all
 
 
 @dataclass
@@ -39,6 +52,10 @@ class Options:
     collection: str | None = None
     manifest: Manifest | None = None
     max_file_bytes: int = 512 * 1024 * 1024
+    batch_docs: int = BATCH_DOCS
+    exclude: tuple[Path, ...] = ()  # e.g. the data directory when it lies under a root
+    retry_failed: bool = False  # read failed files again even when unchanged
+    workers: int = 0  # processes reading files ahead of the writer; 0: read in this process
 
 
 @dataclass
@@ -46,14 +63,34 @@ class Candidate:
     path: Path  # as found under the root (not resolved: the ledger keys on it)
     root: Path
     problem: tuple[str, str] | None = None  # (status, reason) decided during discovery
+    force: bool = False  # read it even when the ledger says unchanged
+
+
+@dataclass
+class Job:
+    """A file the ledger cannot vouch for: it is hashed and read (in a worker, maybe)."""
+    path: Path
+    entry: Entry  # the row being built
+    previous: Entry | None
+    row: dict[str, Any]  # manifest values, {} when none
+    force: bool = False
+
+
+@dataclass
+class Reading:
+    sha256: str | None = None
+    extracted: Extracted | None = None
+    problem: tuple[str, str] | None = None
+    same_as_before: bool = False  # touched (mtime) but the bytes are those indexed
 
 
 @dataclass
 class Outcome:
     entry: Entry
     document: Document | None = None
-    stale_id: str | None = None  # a previous document of this file to remove
+    stale_id: str | None = None  # the file's previous document, to remove unless still held
     unchanged: bool = False
+    touched: bool = False  # unchanged content, new size/mtime to record
 
 
 @dataclass
@@ -66,53 +103,122 @@ class Summary:
     pages: int = 0
     ocr_pages: int = 0
     problems: list[str] = field(default_factory=list)
+    notable: list[Entry] = field(default_factory=list)  # the first failed/skipped files
 
 
 Progress = Callable[[Outcome], None]
 
 
 # -- discover ---------------------------------------------------------------------------
-def discover(root: Path, manifest_path: Path | None = None) -> Iterator[Candidate]:
-    """Every file under root, without following symlinks out of it or round in loops."""
+def discover(root: Path, manifest_path: Path | None = None, exclude: Iterable[Path] = (),
+             within: Path | None = None) -> Iterator[Candidate]:
+    """Every file under root, in a stable order, without following symlinks out of it or
+    round in loops; what cannot be indexed is yielded with its reason, never dropped.
+    `within`: the indexed root when `root` is a folder inside it (the watcher)."""
     root = root.absolute()
-    if root.is_file():
-        yield Candidate(root, root)
-        return
-    real_root = root.resolve()
+    top = (within or root).absolute()
+    real_top = top.resolve()
     skip = {manifest_path.resolve()} if manifest_path else set()
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames.sort()
+    if not root.is_dir() or root.is_symlink():
+        if root.is_symlink() or root.resolve() not in skip:
+            yield candidate(root, top, real_top)
+        return
+    excluded = {p.resolve() for p in exclude}
+    errors: list[OSError] = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=errors.append):
+        while errors:
+            exc = errors.pop()
+            yield Candidate(Path(exc.filename or dirpath), top,
+                            (FAILED, f"无法读取目录 / cannot list folder: {exc.strerror}"))
         here = Path(dirpath)
-        for name in sorted(dirnames):
+        dirnames[:] = sorted(d for d in dirnames if (here / d).is_symlink() or (here / d).resolve() not in excluded)
+        for name in list(dirnames):
             link = here / name
             if link.is_symlink():
-                yield _link_problem(link, root, real_root, is_dir=True)
+                yield _link_problem(link, top, real_top, is_dir=True)
         for name in sorted(filenames):
             path = here / name
-            if path.resolve() in skip:
-                continue
-            if name in IGNORED_NAMES:
-                yield Candidate(path, root, (SKIPPED, "系统生成的文件，不是档案内容 / operating-system file"))
-            elif path.is_symlink():
-                yield _link_problem(path, root, real_root, is_dir=False)
-            else:
-                yield Candidate(path, root)
+            if path.is_symlink() or path.resolve() not in skip:
+                yield candidate(path, top, real_top)
+    for exc in errors:
+        yield Candidate(Path(exc.filename or root), top, (FAILED, f"无法读取目录 / cannot list folder: {exc.strerror}"))
+
+
+def candidate(path: Path, root: Path, real_root: Path) -> Candidate:
+    name = path.name
+    if path.is_symlink():
+        return _link_problem(path, root, real_root, is_dir=path.is_dir())
+    if name in IGNORED_NAMES:
+        return Candidate(path, root, (SKIPPED, "系统生成的文件，不是档案内容 / operating-system file"))
+    if name.startswith(TEMPORARY_PREFIXES) or name.lower().endswith(TEMPORARY_SUFFIXES):
+        return Candidate(path, root, (SKIPPED, "临时文件或未完成的下载 / temporary or partial file"))
+    return Candidate(path, root)
 
 
 def _link_problem(link: Path, root: Path, real_root: Path, is_dir: bool) -> Candidate:
+    """Links are never indexed themselves: one inside the root names a file that is
+    indexed where it lies; one outside would let a drop folder reach anywhere."""
     try:
         target = link.resolve(strict=True)
-    except (RuntimeError, OSError) as exc:
-        reason = "符号链接循环或目标不存在 / symlink loop or dangling symlink"
-        return Candidate(link, root, (FAILED, f"{reason}: {exc.__class__.__name__}"))
+    except RuntimeError:
+        return Candidate(link, root, (FAILED, "符号链接循环 / symlink loop"))
+    except OSError as exc:
+        return Candidate(link, root, (FAILED, f"符号链接的目标不存在 / dangling symlink ({exc.strerror})"))
     if not target.is_relative_to(real_root):
         return Candidate(link, root, (SKIPPED, f"链接指向索引目录之外 / symlink points outside the root: {target}"))
     if is_dir:
-        return Candidate(link, root, (SKIPPED, "目录链接不跟随，其内容已在原位置索引 / directory symlink not followed"))
-    return Candidate(link, root)
+        return Candidate(link, root, (SKIPPED, "目录链接不跟随，其内容在原位置索引 / directory symlink not followed"))
+    return Candidate(link, root, (SKIPPED, f"链接指向目录内的文件，按原文件索引 / symlink to {target}, "
+                                           f"indexed there"))
 
 
-# -- check, extract, build --------------------------------------------------------------
+# -- check: what the ledger already knows -------------------------------------------------
+def check(cand: Candidate, ledger: Ledger, opts: Options) -> Outcome | Job:
+    """An outcome decided without reading the file (unchanged, problem, empty, too large),
+    or the job of reading it."""
+    path, key = cand.path, str(cand.path)
+    previous = ledger.get(key)
+    entry = Entry(path=key, root=str(cand.root), size=None, mtime_ns=None, sha256=None, status=FAILED)
+    if cand.problem:
+        return ended(entry, previous, *cand.problem)
+    try:
+        st = path.stat()
+    except OSError as exc:
+        return ended(entry, previous, FAILED, f"无法读取文件 / cannot stat: {exc.strerror}")
+    entry.size, entry.mtime_ns = st.st_size, st.st_mtime_ns
+    row, entry.joined_by = opts.manifest.lookup(path) if opts.manifest else (None, None)
+    values = row.values if row else {}
+    entry.meta_hash = _digest(values if row else None, opts.collection)
+
+    if previous and not cand.force and previous.size == st.st_size and previous.mtime_ns == st.st_mtime_ns \
+            and previous.meta_hash == entry.meta_hash and not (opts.retry_failed and previous.status == FAILED):
+        return Outcome(previous, unchanged=True)
+    if st.st_size == 0:
+        return ended(entry, previous, SKIPPED, "空文件 / empty file")
+    if st.st_size > opts.max_file_bytes:
+        limit = _megabytes(opts.max_file_bytes)
+        return ended(entry, previous, SKIPPED, f"文件超过 {limit} MB 上限 / file larger than the {limit} MB limit")
+    return Job(path, entry, previous, values, force=cand.force)
+
+
+def ended(entry: Entry, previous: Entry | None, status: str, reason: str, **extra: Any) -> Outcome:
+    entry.status, entry.reason = status, reason
+    for k, v in extra.items():
+        setattr(entry, k, v)
+    stale = previous.doc_id if previous and previous.doc_id and previous.doc_id != entry.doc_id else None
+    return Outcome(entry, stale_id=stale)
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / (1024 * 1024):g}"
+
+
+def _digest(values: dict[str, Any] | None, collection: str | None) -> str:
+    blob = json.dumps([values, collection], sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+# -- read: hash, extract, OCR (may run in a worker process) ------------------------------
 def sha256_of(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as f:
@@ -121,77 +227,86 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
-def process(cand: Candidate, ledger: Ledger, ocr: Any, opts: Options) -> Outcome:
-    path, root = cand.path, cand.root
-    key = str(path)
-    previous = ledger.get(key)
-    base = Entry(path=key, root=str(root), size=None, mtime_ns=None, sha256=None, status=FAILED)
-
-    def ends(status: str, reason: str, **extra: Any) -> Outcome:
-        base.status, base.reason = status, reason
-        for k, v in extra.items():
-            setattr(base, k, v)
-        stale = previous.doc_id if previous and previous.status == INDEXED else None
-        return Outcome(base, stale_id=stale)
-
-    if cand.problem:
-        return ends(*cand.problem)
+def read(job: Job, ocr: Any) -> Reading:
+    path, previous = job.path, job.previous
     try:
-        st = path.stat()
+        sha = sha256_of(path)
     except OSError as exc:
-        return ends(FAILED, f"无法读取文件 / cannot stat: {exc.strerror}")
-    base.size, base.mtime_ns = st.st_size, st.st_mtime_ns
-    row = opts.manifest.lookup(path) if opts.manifest else None
-    base.meta_hash = _digest(row.values if row else None, opts.collection)
-
-    if previous and previous.size == st.st_size and previous.mtime_ns == st.st_mtime_ns \
-            and previous.meta_hash == base.meta_hash:
-        return Outcome(previous, unchanged=True)
-    if st.st_size == 0:
-        return ends(SKIPPED, "空文件 / empty file")
-    if st.st_size > opts.max_file_bytes:
-        limit = opts.max_file_bytes // (1024 * 1024)
-        return ends(SKIPPED, f"文件超过 {limit} MB 上限 / file larger than the {limit} MB limit")
-    try:
-        base.sha256 = sha256_of(path)
-    except OSError as exc:
-        return ends(FAILED, f"无法读取文件 / cannot read: {exc.strerror}")
-    if previous and previous.sha256 == base.sha256 and previous.meta_hash == base.meta_hash \
-            and previous.status == INDEXED:
-        previous.size, previous.mtime_ns = base.size, base.mtime_ns  # touched, not changed
-        return Outcome(previous, unchanged=True)
-
+        return Reading(problem=(FAILED, f"无法读取文件 / cannot read: {exc.strerror}"))
+    if previous and not job.force and previous.status == INDEXED and previous.sha256 == sha \
+            and previous.meta_hash == job.entry.meta_hash:
+        return Reading(sha, same_as_before=True)
     extractor = extractor_for(path)
     if extractor is None:
-        return ends(SKIPPED, f"不支持的文件格式 / unsupported format ({path.suffix or 'no extension'})")
+        return Reading(sha, problem=(SKIPPED, unsupported_reason(path)))
     try:
-        extracted = extractor.extract(path, ocr)
+        return Reading(sha, extractor.extract(path, ocr))
     except ExtractionError as exc:
-        return ends(SKIPPED if exc.skip else FAILED, exc.reason)
+        return Reading(sha, problem=(SKIPPED if exc.skip else FAILED, exc.reason))
     except Image.DecompressionBombError as exc:
-        return ends(FAILED, f"图像像素过多，疑似解压炸弹 / decompression bomb: {exc}")
+        return Reading(sha, problem=(FAILED, f"图像像素过多，疑似解压炸弹 / decompression bomb: {exc}"))
     except Exception as exc:  # noqa: BLE001 - an extractor bug must not stop the run; the reason is kept
         log.exception("extracting %s failed", path)
-        return ends(FAILED, f"提取失败 / extraction failed: {exc.__class__.__name__}: {exc}")
+        return Reading(sha, problem=(FAILED, f"提取失败 / extraction failed: {exc.__class__.__name__}: {exc}"))
 
-    pages = [p for p in extracted.pages]
+
+def unsupported_reason(path: Path) -> str:
+    try:
+        with path.open("rb") as f:
+            head = f.read(8)
+    except OSError:
+        head = b""
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        return ("旧版 Office 文件（.doc/.wps/.xls）不支持，请另存为 .docx 或 PDF / "
+                "legacy Office (OLE) file not supported: save it as .docx or PDF")
+    if head.startswith(b"PK\x03\x04"):
+        return "压缩包或不支持的 Office 格式 / zip archive or unsupported zip-based format"
+    return f"不支持的文件格式 / unsupported format ({path.suffix or 'no extension'})"
+
+
+# -- decide: metadata, duplicates, the document ------------------------------------------
+def decide(job: Job, reading: Reading, ledger: Ledger, batch: Batch, opts: Options) -> Outcome:
+    entry, previous = job.entry, job.previous
+    entry.sha256 = reading.sha256
+    if reading.same_as_before and previous:
+        for name in ("status", "reason", "doc_id", "pages", "ocr_pages", "review"):
+            setattr(entry, name, getattr(previous, name))
+        return Outcome(entry, unchanged=True, touched=True)
+    if reading.problem:
+        return ended(entry, previous, *reading.problem)
+    assert reading.extracted is not None and reading.sha256 is not None
+    pages = reading.extracted.pages
+    counts = {"pages": len(pages), "ocr_pages": sum(p.ocr for p in pages)}
     if not any(p.text.strip() for p in pages):
-        return ends(SKIPPED, "文件中没有可识别的文字 / no text found (blank or unreadable pages)",
-                    pages=len(pages), ocr_pages=sum(p.ocr for p in pages))
-    doc, review = build_document(path, base.sha256, pages, extracted.media_type, extracted.metadata,
-                                 row.values if row else {}, opts)
-    holder = ledger.holder_of(doc.id, other_than=key)
-    if holder and Path(holder).exists():
-        return ends(SKIPPED, f"与已索引文件内容相同 / duplicate of {holder}")
-    base.status, base.reason, base.doc_id = INDEXED, None, doc.id
-    base.pages, base.ocr_pages, base.review = len(pages), sum(p.ocr for p in pages), review
+        return ended(entry, previous, SKIPPED, "文件中没有可识别的文字 / no text found (blank or unreadable pages)",
+                     **counts)
+    doc, review = build_document(job.path, reading.sha256, pages, reading.extracted.media_type,
+                                 reading.extracted.metadata, job.row, opts)
+    holder = batch.holder_of(doc.id, entry.path) or valid_holder(ledger, doc.id, entry.path)
+    if holder:
+        same = holder.sha256 == reading.sha256
+        reason = (f"与已索引文件内容相同 / duplicate of {holder.path}" if same else
+                  f"与 {holder.path} 的编号（档号）相同，未合并 / same document id {doc.id} as {holder.path}")
+        return ended(entry, previous, SKIPPED, reason, doc_id=doc.id, **counts)
+    entry.status, entry.reason, entry.doc_id, entry.review = INDEXED, None, doc.id, review
+    entry.pages, entry.ocr_pages = counts["pages"], counts["ocr_pages"]
     stale = previous.doc_id if previous and previous.doc_id and previous.doc_id != doc.id else None
-    return Outcome(base, document=doc, stale_id=stale)
+    return Outcome(entry, document=doc, stale_id=stale)
 
 
-def _digest(values: dict[str, Any] | None, collection: str | None) -> str:
-    blob = json.dumps([values, collection], sort_keys=True, default=str, ensure_ascii=False)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+def valid_holder(ledger: Ledger, doc_id: str, other_than: str) -> Entry | None:
+    """Another file that holds this document and still has the bytes it was indexed from
+    (a holder that changed since will be read again and may no longer hold it)."""
+    for e in ledger.holders(doc_id):
+        if e.path == other_than:
+            continue
+        try:
+            st = os.stat(e.path)
+        except OSError:
+            continue
+        if st.st_size == e.size and st.st_mtime_ns == e.mtime_ns:
+            return e
+    return None
 
 
 def build_document(path: Path, sha256: str, pages: list[Page], media_type: str,
@@ -234,87 +349,243 @@ def build_document(path: Path, sha256: str, pages: list[Page], media_type: str,
     return doc, review
 
 
-# -- run --------------------------------------------------------------------------------
+# -- batch: note, write, commit, record ---------------------------------------------------
 class Batch:
-    def __init__(self, engine: Engine, ledger: Ledger):
-        self.engine, self.ledger = engine, ledger
+    def __init__(self, engine: Engine, ledger: Ledger, run_id: int, size: int = BATCH_DOCS):
+        self.engine, self.ledger, self.run_id, self.size = engine, ledger, run_id, size
         self.outcomes: list[Outcome] = []
+        self.seen: list[str] = []
+        self.ids: dict[str, Entry] = {}  # documents in this batch → their file's row
         self.chars = 0
+        self.withdrawn = 0  # documents removed because their file no longer gives one
+
+    def holder_of(self, doc_id: str, other_than: str) -> Entry | None:
+        e = self.ids.get(doc_id)
+        return e if e and e.path != other_than else None
 
     def add(self, outcome: Outcome) -> None:
+        if outcome.unchanged and not outcome.touched:
+            self.seen.append(outcome.entry.path)
+            if len(self.seen) >= SEEN_FLUSH:
+                self.flush()
+            return
         self.outcomes.append(outcome)
         if outcome.document:
+            self.ids[outcome.document.id] = outcome.entry
             self.chars += sum(len(p.text) for p in outcome.document.pages)
-        if len(self.outcomes) >= BATCH_DOCS or self.chars >= BATCH_CHARS:
+        if len(self.ids) >= self.size or self.chars >= BATCH_CHARS:
             self.flush()
 
     def flush(self) -> None:
-        if not self.outcomes:
+        if not self.outcomes and not self.seen:
             return
         docs = [o.document for o in self.outcomes if o.document]
-        new_ids = {d.id for d in docs}
-        # A file's previous document goes, unless another file still holds the same id.
-        stale = {o.stale_id for o in self.outcomes if o.stale_id and o.stale_id not in new_ids
-                 and not self.ledger.holder_of(o.stale_id, other_than=o.entry.path)}
-        if stale:
-            self.engine.delete(stale)
-        if docs:
-            self.engine.upsert(docs)
-        self.engine.commit()
-        self.ledger.record([o.entry for o in self.outcomes])
-        self.outcomes, self.chars = [], 0
+        stale = self.stale()
+        if docs or stale:
+            if docs:
+                self.ledger.note_pending({d.id: str(d.source_path) for d in docs})
+            if stale:
+                self.engine.delete(stale)
+            if docs:
+                self.engine.upsert(docs)
+            self.engine.commit()
+        self.ledger.record([o.entry for o in self.outcomes], self.seen, self.run_id)
+        self.withdrawn += sum(1 for o in self.outcomes if o.stale_id in stale and not o.document)
+        self.outcomes, self.seen, self.ids, self.chars = [], [], {}, 0
+
+    def stale(self) -> set[str]:
+        """Previous documents of this batch's files that nothing refers to any more. One
+        another file still holds (or duplicates: it will take over) stays."""
+        here = {o.entry.path for o in self.outcomes}
+        refer = {o.entry.doc_id for o in self.outcomes if o.entry.doc_id}
+        out = set()
+        for o in self.outcomes:
+            x = o.stale_id
+            if x and x not in refer and not any(e.path not in here for e in self.ledger.rows_for(x)):
+                out.add(x)
+        return out
+
+
+# -- run ----------------------------------------------------------------------------------
+class Indexer:
+    """One indexing session over an engine and a ledger: `run` uses it once over whole
+    folders, the watcher keeps it open and feeds it the files that changed."""
+
+    def __init__(self, engine: Engine, ledger: Ledger, ocr: Any, opts: Options,
+                 progress: Progress | None = None, roots: Iterable[Path] = ()):
+        self.engine, self.ledger, self.ocr, self.opts, self.progress = engine, ledger, ocr, opts, progress
+        self.summary = Summary(problems=list(opts.manifest.problems) if opts.manifest else [])
+        self.run_id = ledger.start_run([str(Path(p).absolute()) for p in roots])
+        self.batch = Batch(engine, ledger, self.run_id, opts.batch_docs)
+        self._pool: ProcessPoolExecutor | None = None
+        self.stop = threading.Event()  # set by Ctrl-C: finish the current file, write, stop
+
+    def recover(self) -> None:
+        """Ids a killed run handed to the engine without recording them: their files are
+        read again, and a document no file refers to is removed."""
+        ids = self.ledger.pending()
+        if not ids:
+            return
+        log.warning("repairing an interrupted run: %d documents to check", len(ids))
+        self.ledger.redo_holders(ids)
+        orphans = [i for i in ids if not self.ledger.rows_for(i)]
+        if orphans:
+            self.engine.delete(orphans)
+            self.engine.commit()
+        self.ledger.clear_pending()
+
+    def index(self, candidates: Iterable[Candidate]) -> None:
+        checked = (check(c, self.ledger, self.opts) for c in candidates)
+        for item, reading in self._read_ahead(checked):
+            if self.stop.is_set():
+                break
+            outcome = item if isinstance(item, Outcome) else decide(item, reading, self.ledger, self.batch,
+                                                                    self.opts)
+            self._count(outcome)
+            self.batch.add(outcome)
+            if self.progress:
+                self.progress(outcome)
+
+    def flush(self) -> None:
+        self.batch.flush()
+        self.summary.removed += self.batch.withdrawn
+        self.batch.withdrawn = 0
+
+    def remove(self, gone: list[Entry]) -> None:
+        """Files that are gone: their rows go, and their documents unless another file
+        still refers to them (a duplicate then takes over, see `adopt_orphans`)."""
+        self.flush()
+        if not gone:
+            return
+        gone_paths = {e.path for e in gone}
+        ids = {e.doc_id for e in gone if e.doc_id
+               and not any(r.path not in gone_paths for r in self.ledger.rows_for(e.doc_id))}
+        if ids:
+            self.engine.delete(ids)
+            self.engine.commit()
+        self.ledger.forget(sorted(gone_paths))
+        self.summary.removed += sum(1 for e in gone if e.doc_id in ids and e.status == INDEXED)
+
+    def adopt_orphans(self) -> None:
+        """Duplicates whose holder went or changed are indexed in its place."""
+        orphans = [e for e in self.ledger.orphaned_duplicates() if os.path.lexists(e.path)]
+        if orphans:
+            self.index(Candidate(Path(e.path), Path(e.root), force=True) for e in orphans)
+        self.flush()
+
+    def run(self, roots: Iterable[Path]) -> None:
+        exclude = self.opts.exclude
+        manifest_path = self.opts.manifest.path if self.opts.manifest else None
+        for root in roots:
+            root = Path(root).absolute()
+            self.index(discover(root, manifest_path, exclude))
+            self.flush()
+            if self.stop.is_set():
+                return  # the walk was cut short: what was not seen is not gone
+            self.remove(self.ledger.not_seen(str(root), self.run_id))
+            self.adopt_orphans()
+
+    def finish(self, problems: list[str] | None = None) -> Summary:
+        self.flush()
+        if problems is None:
+            problems = self.opts.manifest.unmatched() if self.opts.manifest else []
+        self.summary.problems += problems
+        source = self.opts.manifest.path.name if self.opts.manifest else "-"
+        self.ledger.finish_run(self.run_id, [(source, p) for p in self.summary.problems])
+        return self.summary
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+    def __enter__(self) -> Indexer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- reading ahead ---------------------------------------------------------------
+    def _read_ahead(self, items: Iterator[Outcome | Job]) -> Iterator[tuple[Outcome | Job, Reading | None]]:
+        """Each item with its reading, in the order given. With workers, the next files are
+        read in other processes while this one decides and writes (OCR of small scans keeps
+        every core busy); the ledger still records them in order."""
+        if self.opts.workers <= 0:
+            for item in items:
+                yield item, read(item, self.ocr) if isinstance(item, Job) else None
+            return
+        window: deque[tuple[Outcome | Job, Future[Reading] | None]] = deque()
+        limit = 2 * self.opts.workers
+        for item in items:
+            window.append((item, self._submit(item) if isinstance(item, Job) else None))
+            while sum(1 for _, f in window if f) > limit or len(window) > 1000:
+                yield self._collect(window.popleft(), window)
+        while window:
+            yield self._collect(window.popleft(), window)
+
+    def _submit(self, job: Job) -> Future[Reading]:
+        if self._pool is None:
+            ocr = self.ocr
+            per_worker = max(1, -(-getattr(ocr, "workers", 1) // self.opts.workers))
+            self._pool = ProcessPoolExecutor(
+                self.opts.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker,
+                initargs=(str(ocr.cache_dir), ocr.languages, per_worker))
+        return self._pool.submit(_read_in_worker, job)
+
+    def _collect(self, pair: tuple[Outcome | Job, Future[Reading] | None],
+                 window: deque[tuple[Outcome | Job, Future[Reading] | None]]) -> tuple[Outcome | Job, Reading | None]:
+        item, fut = pair
+        if fut is None:
+            return item, None
+        try:
+            return item, fut.result()
+        except BrokenProcessPool:
+            # A reader died on this file (a crash in a native parser, or out of memory): it is
+            # recorded as failed and the files after it are read by a new pool.
+            log.error("reader process died on %s", getattr(item, "path", item))
+            self._pool = None
+            for i, (other, f) in enumerate(window):
+                if f is not None:
+                    window[i] = (other, self._submit(other))  # type: ignore[arg-type]
+            return item, Reading(problem=(FAILED, "读取此文件时进程崩溃 / the reader process crashed on this file"))
+
+    def _count(self, o: Outcome) -> None:
+        s = self.summary
+        if o.unchanged:
+            s.unchanged += 1
+            return
+        s.pages += o.entry.pages or 0
+        s.ocr_pages += o.entry.ocr_pages or 0
+        if o.entry.status == INDEXED:
+            s.indexed += 1
+            return
+        if o.entry.status == SKIPPED:
+            s.skipped += 1
+        else:
+            s.failed += 1
+        if len(s.notable) < NOTABLE:
+            s.notable.append(o.entry)
+
+
+_WORKER_OCR: Any = None
+
+
+def _start_worker(cache_dir: str, languages: str, workers: int) -> None:
+    global _WORKER_OCR
+    from indexer.ocr import Ocr
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the writer's to handle
+    _WORKER_OCR = Ocr(Path(cache_dir), languages=languages, workers=workers)
+
+
+def _read_in_worker(job: Job) -> Reading:
+    return read(job, _WORKER_OCR)
 
 
 def run(paths: list[Path], engine: Engine, ledger: Ledger, ocr: Any, opts: Options,
         progress: Progress | None = None) -> Summary:
-    summary = Summary(problems=list(opts.manifest.problems) if opts.manifest else [])
-    run_id = ledger.start_run([str(p.absolute()) for p in paths])
-    batch = Batch(engine, ledger)
-    for root in paths:
-        root = root.absolute()
-        seen: set[str] = set()
-        manifest_path = opts.manifest.path if opts.manifest else None
-        for cand in discover(root, manifest_path):
-            seen.add(str(cand.path))
-            outcome = process(cand, ledger, ocr, opts)
-            _count(summary, outcome)
-            if not outcome.unchanged:
-                batch.add(outcome)
-            if progress:
-                progress(outcome)
-        batch.flush()
-        summary.removed += remove_missing(root, seen, engine, ledger)
-    if opts.manifest:
-        missing = sorted(f for f in opts.manifest.files if not Path(f).exists())
-        summary.problems += [f"清单中的文件不存在 / manifest lists a missing file: {f}" for f in missing]
-    ledger.finish_run(run_id)
-    return summary
-
-
-def _count(summary: Summary, o: Outcome) -> None:
-    if o.unchanged:
-        summary.unchanged += 1
-        return
-    summary.pages += o.entry.pages or 0
-    summary.ocr_pages += o.entry.ocr_pages or 0
-    if o.entry.status == INDEXED:
-        summary.indexed += 1
-    elif o.entry.status == SKIPPED:
-        summary.skipped += 1
-    else:
-        summary.failed += 1
-
-
-def remove_missing(root: Path, seen: set[str], engine: Engine, ledger: Ledger) -> int:
-    """Files the ledger knows under this root that are gone: their documents go too."""
-    gone = [e for e in ledger.under(str(root)) if e.path not in seen]
-    if not gone:
-        return 0
-    gone_paths = {e.path for e in gone}
-    ids = {e.doc_id for e in gone if e.status == INDEXED and e.doc_id
-           and not set(ledger.holders(e.doc_id)) - gone_paths}
-    if ids:
-        engine.delete(ids)
-        engine.commit()
-    ledger.forget(sorted(gone_paths))
-    return len(ids)
+    """Index these files and folders: the whole pipeline, once."""
+    with Indexer(engine, ledger, ocr, opts, progress, roots=paths) as indexer:
+        indexer.recover()
+        indexer.run(paths)
+        return indexer.finish()
