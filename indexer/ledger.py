@@ -43,6 +43,10 @@ CREATE TABLE IF NOT EXISTS runs (
     roots       TEXT NOT NULL
 );
 -- Ids handed to the engine whose ledger rows are not written yet (write-ahead).
+CREATE TABLE IF NOT EXISTS meta (
+    key         TEXT PRIMARY KEY,
+    value       TEXT
+);
 CREATE TABLE IF NOT EXISTS pending (
     doc_id      TEXT PRIMARY KEY,
     path        TEXT NOT NULL
@@ -103,6 +107,21 @@ class Ledger:
         for name, kind in _ADDED.items():
             if name not in have:
                 self.db.execute(f"ALTER TABLE files ADD COLUMN {name} {kind}")
+
+    # -- the index this ledger describes ---------------------------------------------------
+    def generation(self) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        return row["value"] if row else None
+
+    def start_over(self, generation: str | None) -> int:
+        """The engine's index was rebuilt from nothing: every file must be read again."""
+        with self._tx():
+            n = self.db.execute("SELECT count(*) AS n FROM files").fetchone()["n"]
+            self.db.execute("DELETE FROM files")
+            self.db.execute("DELETE FROM pending")
+            self.db.execute("INSERT INTO meta (key, value) VALUES ('generation', ?) "
+                            "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (generation,))
+        return int(n)
 
     # -- reading ---------------------------------------------------------------------
     def get(self, path: str) -> Entry | None:

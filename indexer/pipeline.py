@@ -422,7 +422,13 @@ class Indexer:
 
     def recover(self) -> None:
         """Ids a killed run handed to the engine without recording them: their files are
-        read again, and a document no file refers to is removed."""
+        read again, and a document no file refers to is removed. An index rebuilt from
+        nothing (a new generation) means the ledger no longer describes it: start over."""
+        generation = self.engine.generation
+        if generation != self.ledger.generation():
+            forgotten = self.ledger.start_over(generation)
+            if forgotten:
+                log.warning("the index was rebuilt: all %d files will be read again", forgotten)
         ids = self.ledger.pending()
         if not ids:
             return
