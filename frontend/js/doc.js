@@ -7,7 +7,7 @@ import {
 } from "./dom.js";
 import { citation } from "./cite.js";
 import { kiosk, setupKiosk } from "./kiosk.js";
-import { docUrl, readSearchState, searchUrl } from "./state.js";
+import { LAST_SEARCH_KEY, docUrl, readSearchState, searchUrl } from "./state.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -24,19 +24,8 @@ let position = -1;
 async function main() {
   await setupKiosk();
   const back = $("back-link");
-  back.href = searchUrl({ ...readSearchState(""), q: query });
+  back.href = lastSearchUrl();
   back.textContent = query ? `← 返回“${query}”的检索结果` : "← 返回检索";
-  if (!kiosk.on) {
-    // An ordinary visitor who came from the results gets them back as they left them.
-    back.addEventListener("click", (event) => {
-      if (event.ctrlKey || event.metaKey || event.shiftKey || event.button) return;
-      if (document.referrer && new URL(document.referrer).origin === location.origin
-          && new URL(document.referrer).pathname !== location.pathname && history.length > 1) {
-        event.preventDefault();
-        history.back();
-      }
-    });
-  }
   if (!docId) return fail("链接中缺少文件编号。");
 
   let doc;
@@ -47,6 +36,17 @@ async function main() {
   }
   render(doc);
   loadSimilar();
+}
+
+/** The result list the reader came from (same query), else a plain search for the query. */
+function lastSearchUrl() {
+  try {
+    const saved = sessionStorage.getItem(LAST_SEARCH_KEY);
+    if (saved && new URLSearchParams(saved.split("?")[1] || "").get("q") === query) return saved;
+  } catch {
+    // Storage disabled: fall back to the query alone.
+  }
+  return searchUrl({ ...readSearchState(""), q: query });
 }
 
 function fail(message) {
@@ -184,6 +184,8 @@ function renderPages(doc) {
       page.ocr ? h("span", { class: "tag tag-plain" }, "文字识别") : null,
       low ? h("span", { class: "badge badge-warn", title: "此页文字由机器识别，可能有错漏，请以原件图像为准" },
         conf === null ? "识别置信度低" : `识别置信度低（${conf}%）`) : null);
+    const warning = low ? h("p", { class: "ocr-note" },
+      "此页文字由机器从扫描件识别，可能有错漏，请以原件图像为准。") : null;
     const text = h("div", { class: "page-text", lang: "zh-CN" }, highlight(reflow(page.text || ""), pattern, n));
     if (!page.text) text.append(h("p", { class: "muted" }, "此页无可检索文字。"));
     const src = pageImageUrl(doc, n);
@@ -199,7 +201,7 @@ function renderPages(doc) {
     root.append(h("section", {
       class: `page${low ? " low-confidence" : ""}${figure ? "" : " no-image"}`,
       id: `page-${n}`, "aria-labelledby": `page-${n}-heading`, "data-page": n,
-    }, heading, h("div", { class: "page-body" }, figure, text)));
+    }, heading, warning, h("div", { class: "page-body" }, figure, text)));
   }
 }
 

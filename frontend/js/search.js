@@ -9,7 +9,7 @@ import {
 import { yearHistogram } from "./histogram.js";
 import { kiosk, setupKiosk } from "./kiosk.js";
 import {
-  PAGE_SIZE, cloneState, docUrl, hasSearch, readSearchState, searchUrl, startUrl,
+  LAST_SEARCH_KEY, PAGE_SIZE, cloneState, docUrl, hasSearch, readSearchState, searchUrl, startUrl,
 } from "./state.js";
 import { setupSuggest } from "./suggest.js";
 
@@ -104,6 +104,11 @@ async function load({ focusResults = false, restoreFocus = null } = {}) {
   }
   if (seq !== requestSeq) return;
   render(data);
+  try {
+    sessionStorage.setItem(LAST_SEARCH_KEY, location.pathname + location.search);
+  } catch {
+    // Storage disabled: the document view links back by query alone.
+  }
   els.results.removeAttribute("aria-busy");
   if (restoreFocus) restoreFocus();
   if (focusResults) {

@@ -5,6 +5,10 @@ export const FILTER_FIELDS = ["collection", "agency", "year", "category", "doc_t
 export const SORTS = ["relevance", "date_desc", "date_asc"];
 export const PAGE_SIZE = 10;
 
+// The result list last shown in this tab, so the document view can link back to it with
+// its filters and page (the server sends no Referer). Kiosk reset clears it with the rest.
+export const LAST_SEARCH_KEY = "chayue.lastSearch";
+
 // Parameters that belong to the terminal, not to the visitor: carried on every link
 // so that a kiosk started with ?kiosk=1 stays a kiosk.
 const TERMINAL_PARAMS = ["kiosk", "idle"];

@@ -43,6 +43,28 @@ HOSTILE_TEXT = (
 )
 
 
+# A scan too coarse to read well: OCR gives it a low confidence, and the page must say so.
+LOW_CONFIDENCE_ID = "browser-lowconf-0001"
+CJK_FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+
+
+def _coarse_scan(path: Path) -> bool:
+    """Draw a short report and pixelate it (a third of the resolution, blown up again)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    if not CJK_FONT.exists():
+        return False
+    font = ImageFont.truetype(str(CJK_FONT), 22)
+    img = Image.new("L", (900, 400), 255)
+    draw = ImageDraw.Draw(img)
+    lines = ["关于档案库房温湿度检查情况的报告", "各科室：经检查，本馆库房温度与湿度基本符合要求，",
+             "个别库房湿度偏高，请及时处理。", "特此报告。"]
+    for i, line in enumerate(lines):
+        draw.text((40, 40 + i * 60), line, font=font, fill=0)
+    img.resize((300, 133), Image.BILINEAR).resize((900, 400), Image.NEAREST).save(path)
+    return True
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -79,8 +101,17 @@ def browser_corpus(browser_workdir) -> Path:
         "published": "2024-01-02", "collection": "current", "category": "测试", "doc_type": "说明",
         "validity": "现行有效", "access": "open",
     }
+    rows = [row]
+    (root / "archive").mkdir(exist_ok=True)
+    if _coarse_scan(root / "archive" / "coarse-scan.png"):
+        rows.append({
+            "file": "archive/coarse-scan.png", "id": LOW_CONFIDENCE_ID, "title": "库房温湿度检查情况的报告",
+            "agency": "查阅项目组", "date": "1998-05-04", "collection": "archive", "access": "open",
+            "doc_type": "报告", "retention": "30年", "fonds": "J999 测试全宗", "archival_code": "J999-1998-30年-0001",
+        })
     with manifest.open("a", encoding="utf-8", newline="") as f:
-        csv.writer(f).writerow([row.get(col, "") for col in header])
+        for r in rows:
+            csv.writer(f).writerow([r.get(col, "") for col in header])
     return root
 
 
