@@ -21,8 +21,9 @@ from dataclasses import asdict, dataclass
 from itertools import count
 from pathlib import Path
 
+import numpy as np
 import pytesseract
-from PIL import Image, ImageChops, ImageFilter
+from PIL import Image, ImageFilter
 
 from analysis.normalize import looks_traditional
 from engine.model import Page
@@ -34,11 +35,14 @@ LOW_CONFIDENCE = 60  # mean word confidence below this marks a page for human re
 DOCUMENT_PSM = 6  # one uniform block: default psm 3 took 49 s and garbled an A4 page, psm 6 6 s
 VERTICAL_PSM = 5  # a single block of vertically aligned text
 PAGE_TIMEOUT_S = 300
-# chi_sim reads simplified pages at 89-92 mean confidence and a traditional page at 81
-# (measured); above this a page is simplified and the script check's extra pass is skipped.
-SCRIPT_CHECK_BELOW = 88
+SINGLE_LINE_PSM = 7  # a line re-read on its own
+# chi_sim reads simplified pages at 86.6-92 mean confidence, traditional ones at 70-83.3 with
+# 10-30% of words below 60 (measured; see Ocr._script_in_doubt). A page under either limit
+# gets the script check's extra pass; others are simplified and skip it.
+SCRIPT_CHECK_BELOW = 85
+SCRIPT_CHECK_UNSURE_WORDS = 0.08
 RED_MARGIN = 60  # R above both G and B by this much: seal/letterhead ink, not text
-PREPROCESS_VERSION = 4  # bump when cleaning changes, so cached results are not reused
+PREPROCESS_VERSION = 5  # bump when cleaning changes, so cached results are not reused
 
 
 @dataclass(frozen=True)
@@ -55,85 +59,118 @@ def is_low_confidence(page: Page) -> bool:
 
 
 # ---- page cleaning -------------------------------------------------------------------------
+# numpy and Pillow's C, not per-pixel Python: these steps took 1.85 s of a page that
+# tesseract reads in 1.6 s of CPU (Pillow `point` with a lambda that recomputed Otsu for
+# each of 256 levels, 30 rotations of the thumbnail); now ~0.2 s. Both release the GIL, so
+# one worker cleans while the other's tesseract runs.
+
+def _red_mask(rgb: np.ndarray) -> np.ndarray:
+    """Where R exceeds both G and B by RED_MARGIN (uint8 throughout: no 3×int16 copy)."""
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    return r > np.minimum(np.maximum(g, b), 255 - RED_MARGIN) + RED_MARGIN
+
 
 def remove_red(image: Image.Image) -> Image.Image:
     """White out pixels where red dominates green and blue (公章, 红头, red 文号 lines).
     Black text printed over a seal stays dark in all channels, so it survives."""
-    rgb = image.convert("RGB")
-    r, g, b = rgb.split()
-    dominance = ImageChops.darker(ImageChops.subtract(r, g), ImageChops.subtract(r, b))
-    mask = dominance.point(lambda v: 255 if v > RED_MARGIN else 0)
-    return Image.composite(Image.new("RGB", rgb.size, "white"), rgb, mask)
+    rgb = np.array(image.convert("RGB"))
+    rgb[_red_mask(rgb)] = 255
+    return Image.fromarray(rgb, "RGB")
 
 
-def otsu_threshold(gray: Image.Image) -> int:
-    hist = gray.histogram()[:256]
-    total = sum(hist)
-    sum_all = sum(i * h for i, h in enumerate(hist))
-    sum_b = weight_b = 0.0
-    best, best_var = 127, -1.0
-    for t in range(256):
-        weight_b += hist[t]
-        if weight_b == 0:
-            continue
-        weight_f = total - weight_b
-        if weight_f == 0:
-            break
-        sum_b += t * hist[t]
-        mean_b, mean_f = sum_b / weight_b, (sum_all - sum_b) / weight_f
-        between = weight_b * weight_f * (mean_b - mean_f) ** 2
-        if between > best_var:
-            best, best_var = t, between
-    return best
+def _gray_without_red(image: Image.Image) -> np.ndarray:
+    """The page as 8-bit gray with red ink turned white; grey or bilevel scans as they are."""
+    if image.mode in ("1", "L", "I;16", "I", "F"):
+        return np.array(image.convert("L"))
+    rgb = image if image.mode == "RGB" else image.convert("RGB")
+    gray = np.array(rgb.convert("L"))  # Pillow's ITU-R 601 luma, in C
+    gray[_red_mask(np.asarray(rgb))] = 255
+    return gray
 
 
-def _profile_variance(ink: Image.Image, axis: str) -> float:
-    """Variance of the row (axis='rows') or column means of an ink=255 image: sharp when
-    lines of text run along that axis, flat when they cross it."""
-    w, h = ink.size
-    strip = ink.resize((1, h) if axis == "rows" else (w, 1), Image.Resampling.BOX)
-    values = list(strip.get_flattened_data() if hasattr(strip, "get_flattened_data")
-                  else strip.getdata())
-    mean = sum(values) / len(values)
-    return sum((v - mean) ** 2 for v in values) / len(values)
+def otsu_threshold(gray: Image.Image | np.ndarray) -> int:
+    """The level that best splits ink from paper (pixels <= it are ink)."""
+    values = np.asarray(gray, dtype=np.uint8)
+    hist = np.bincount(values.ravel(), minlength=256).astype(np.float64)
+    levels = np.arange(256, dtype=np.float64)
+    weight_b = np.cumsum(hist)
+    weight_f = weight_b[-1] - weight_b
+    sum_b = np.cumsum(hist * levels)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = weight_b * weight_f * (sum_b / weight_b - (sum_b[-1] - sum_b) / weight_f) ** 2
+    between[~np.isfinite(between)] = -1.0
+    return int(np.argmax(between)) if between.max() > 0 else 127
 
 
-def estimate_skew(gray: Image.Image, max_angle: float = 5.0) -> float:
-    """The rotation (degrees) that makes text lines horizontal, by projection profile:
-    when lines are level, the row profile alternates most sharply between ink and gap."""
-    small = gray.copy()
-    small.thumbnail((700, 700))  # angle to 0.1° needs ~1 px over the width, not full res
-    ink = small.point(lambda v: 255 if v < otsu_threshold(small) else 0)
+def _thumbnail(gray: np.ndarray, size: int) -> np.ndarray:
+    """Box-averaged copy no larger than `size` on its long side."""
+    factor = max(1, -(-max(gray.shape) // size))
+    return np.asarray(Image.fromarray(gray).reduce(factor)) if factor > 1 else gray
+
+
+def estimate_skew(gray: Image.Image | np.ndarray, max_angle: float = 5.0) -> float:
+    """The rotation (degrees, counter-clockwise as `Image.rotate` takes it) that makes text
+    lines horizontal, by projection profile: when lines are level, the row profile
+    alternates most sharply between ink and gap. Each candidate angle rotates the ink
+    pixels' coordinates, not the image."""
+    small = _thumbnail(np.asarray(gray), 700)  # 0.1° needs ~1 px over the width
+    ys, xs = np.nonzero(small <= otsu_threshold(small))
+    if len(ys) == 0:
+        return 0.0
+    h, w = small.shape
+    xs = xs.astype(np.float64) - w / 2
+    ys = ys.astype(np.float64) - h / 2
+    n_rows = int(np.hypot(h, w)) + 2
 
     def score(a: float) -> float:
-        return _profile_variance(ink.rotate(a, Image.Resampling.BILINEAR, fillcolor=0), "rows")
+        t = np.radians(a)
+        rows = (ys * np.cos(t) - xs * np.sin(t) + n_rows / 2).astype(np.intp)
+        return float(np.bincount(rows, minlength=n_rows).astype(np.float64).var())
 
     coarse = [x / 2 for x in range(int(-max_angle * 2), int(max_angle * 2) + 1)]
     best = max(coarse, key=score)
-    fine = [best + x / 10 for x in range(-4, 5)]
+    fine = [round(best + x / 10, 1) for x in range(-4, 5)]
     return max(fine, key=score)
 
 
-def looks_vertical(gray: Image.Image) -> bool:
+def _profile_variance(ink: np.ndarray, axis: int, bin_px: int) -> float:
+    """Variance of the ink profile along rows (axis=1) or columns (axis=0), in bins of
+    `bin_px`: sharp when lines of text run along that direction, flat when they cross it."""
+    profile = ink.mean(axis=axis)
+    n = len(profile) // bin_px * bin_px
+    if n == 0:
+        return 0.0
+    return float(profile[:n].reshape(-1, bin_px).mean(axis=1).var())
+
+
+def looks_vertical(binary: Image.Image | np.ndarray) -> bool:
     """Vertical writing (竖排) puts the gaps between columns, so the column profile is the
     sharp one. Horizontal CJK also has faint column gaps (monospaced glyphs), hence the
     margin."""
-    small = gray.copy()
-    small.thumbnail((800, 800))
-    ink = small.point(lambda v: 255 if v < otsu_threshold(small) else 0)
-    return _profile_variance(ink, "cols") > 2.0 * _profile_variance(ink, "rows")
+    b = np.asarray(binary)
+    return _vertical_ink(b <= otsu_threshold(b))
+
+
+def _vertical_ink(ink: np.ndarray) -> bool:
+    bin_px = max(1, -(-max(ink.shape) // 800))  # profiles as seen on an 800 px thumbnail
+    return _profile_variance(ink, 0, bin_px) > 2.0 * _profile_variance(ink, 1, bin_px)
 
 
 def clean(image: Image.Image) -> tuple[Image.Image, float, bool]:
-    """(binarised page, deskew angle, vertical?) ready for tesseract."""
-    gray = remove_red(image).convert("L")
+    """(bilevel page, deskew angle, vertical?) ready for tesseract."""
+    gray = _gray_without_red(image)
     angle = estimate_skew(gray)
+    page = Image.fromarray(gray)
     if abs(angle) >= 0.2:
-        gray = gray.rotate(angle, Image.Resampling.BICUBIC, expand=True, fillcolor=255)
-    gray = gray.filter(ImageFilter.MedianFilter(3))  # scanner speckle
-    t = otsu_threshold(gray)
-    binary = gray.point(lambda v: 255 if v > t else 0)
-    return binary, angle, looks_vertical(binary)
+        # Bicubic: bilinear is 60 ms cheaper but blurs strokes enough to cost a page 17
+        # points of accuracy now and then (measured on 8 sealed, skewed pages).
+        page = page.rotate(angle, Image.Resampling.BICUBIC, expand=True, fillcolor=255)
+    # Median before Otsu, in Pillow's C (60 ms): a 3×3 majority vote after thresholding
+    # removes the same speckle for 4 ms, but Otsu then sees unsmoothed glyph edges, picks a
+    # level ~5 lower, and small pages lost 1-2 points of accuracy (measured).
+    smooth = np.asarray(page.filter(ImageFilter.MedianFilter(3)))
+    ink = smooth <= otsu_threshold(smooth)
+    return Image.fromarray(~ink), angle, _vertical_ink(ink)  # mode "1": ink black
 
 
 # ---- tesseract -----------------------------------------------------------------------------
@@ -142,41 +179,71 @@ def _is_cjk(c: str) -> bool:
     return "\u3000" <= c <= "\u9fff" or "\uff00" <= c <= "\uffef"
 
 
-def text_from_data(data: dict) -> tuple[str, float | None]:
-    """Lines of text and mean word confidence from image_to_data. Tesseract puts spaces
-    between CJK glyphs; they are dropped, spaces between Latin words kept."""
-    lines: dict[tuple[int, int, int], list[str]] = {}
-    confs: list[float] = []
+@dataclass
+class _Line:
+    """One line as tesseract read it: its words' text and confidence, and where it is."""
+    words: list[str]
+    confs: list[float]
+    box: tuple[int, int, int, int]  # left, top, right, bottom
+
+    @property
+    def text(self) -> str:
+        """Tesseract puts spaces between CJK glyphs; they are dropped, spaces between Latin
+        words kept."""
+        line = self.words[0]
+        for w in self.words[1:]:
+            line += w if _is_cjk(line[-1]) or _is_cjk(w[0]) else " " + w
+        return line
+
+
+def lines_from_data(data: dict) -> list[_Line]:
+    """The lines of image_to_data's output, in reading order, with their words."""
+    lines: dict[tuple[int, int, int], _Line] = {}
     for i, word in enumerate(data["text"]):
         word = (word or "").strip()
         conf = float(data["conf"][i])
         if not word or conf < 0:
             continue
-        confs.append(conf)
         key = (data["block_num"][i], data["par_num"][i], data["line_num"][i])
-        lines.setdefault(key, []).append(word)
-    out = []
-    for words in lines.values():
-        line = words[0]
-        for w in words[1:]:
-            line += w if _is_cjk(line[-1]) or _is_cjk(w[0]) else " " + w
-        out.append(line)
-    return "\n".join(out), (round(sum(confs) / len(confs), 1) if confs else None)
+        left, top = data["left"][i], data["top"][i]
+        right, bottom = left + data["width"][i], top + data["height"][i]
+        line = lines.get(key)
+        if line is None:
+            lines[key] = _Line([word], [conf], (left, top, right, bottom))
+        else:
+            line.words.append(word)
+            line.confs.append(conf)
+            l0, t0, r0, b0 = line.box
+            line.box = (min(l0, left), min(t0, top), max(r0, right), max(b0, bottom))
+    return list(lines.values())
+
+
+def _page_text(lines: list[_Line]) -> tuple[str, float | None]:
+    confs = [c for line in lines for c in line.confs]
+    return ("\n".join(line.text for line in lines),
+            round(sum(confs) / len(confs), 1) if confs else None)
+
+
+def text_from_data(data: dict) -> tuple[str, float | None]:
+    """Lines of text and mean word confidence from image_to_data."""
+    return _page_text(lines_from_data(data))
+
+
+def _mostly_cjk(text: str) -> bool:
+    chars = [c for c in text if not c.isspace()]
+    return bool(chars) and sum(1 for c in chars if _is_cjk(c)) / len(chars) >= 0.5
+
+
+def _latin_line(line: str) -> bool:
+    letters = sum(1 for c in line if c.isascii() and c.isalpha())
+    return letters >= 6 and letters > 0.5 * len(line.replace(" ", ""))
 
 
 def _latin_garbage(text: str) -> bool:
     """A Chinese page with a line read as Latin letters ('LF, RPANEN AAG, MEMRAM'): with
     chi_sim+eng tesseract sometimes takes a whole CJK line for English. Measured on one
     such page: 60% accuracy with eng in the mix, 94% without."""
-    chars = [c for c in text if not c.isspace()]
-    cjk = sum(1 for c in chars if _is_cjk(c))
-    if not chars or cjk / len(chars) < 0.5:
-        return False
-    for line in text.splitlines():
-        letters = sum(1 for c in line if c.isascii() and c.isalpha())
-        if letters >= 6 and letters > 0.5 * len(line.replace(" ", "")):
-            return True
-    return False
+    return _mostly_cjk(text) and any(_latin_line(line) for line in text.splitlines())
 
 
 class Ocr:
@@ -247,7 +314,7 @@ class Ocr:
             self._pool.shutdown(cancel_futures=True)
             self._pool = None
 
-    def __enter__(self) -> "Ocr":
+    def __enter__(self) -> Ocr:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -276,12 +343,14 @@ class Ocr:
             raise ExtractionError(f"{where}: OCR 超时 / tesseract timed out ({e})") from e
         return Page(number=number, text=result.text, ocr=True, confidence=result.confidence)
 
-    def _tesseract(self, image: Image.Image, langs: str, psm: int) -> tuple[str, float | None]:
+    def _tesseract(self, image: Image.Image, langs: str, psm: int) -> list[_Line]:
+        """One tesseract pass: TSV gives text and confidence together (no second call for
+        the text)."""
         data = pytesseract.image_to_data(
             image, lang=langs, config=f"--psm {psm}", output_type=pytesseract.Output.DICT,
             timeout=PAGE_TIMEOUT_S,
         )
-        return text_from_data(data)
+        return lines_from_data(data)
 
     def _recognise(self, image: Image.Image, langs: str) -> OcrResult:
         binary, angle, vertical = clean(image)
@@ -290,19 +359,57 @@ class Ocr:
             psm = VERTICAL_PSM
             if "chi_sim_vert" in self.installed and "chi_sim" in langs.split("+"):
                 langs = langs.replace("chi_sim", "chi_sim_vert", 1)
-        text, conf = self._tesseract(binary, langs, psm)
+        lines = self._tesseract(binary, langs, psm)
         without_eng = "+".join(p for p in langs.split("+") if p != "eng")
-        if without_eng != langs and without_eng and _latin_garbage(text):
-            text2, conf2 = self._tesseract(binary, without_eng, psm)
-            if (conf2 or 0) > (conf or 0):
-                text, conf, langs = text2, conf2, without_eng
+        if without_eng != langs and without_eng:
+            lines = self._reread_latin_lines(binary, lines, without_eng, psm)
+        text, conf = _page_text(lines)
         tra = self._traditional_languages(langs)
-        if tra and (conf or 0) < SCRIPT_CHECK_BELOW and self._reads_traditional(binary, tra,
-                                                                                psm, conf):
-            text2, conf2 = self._tesseract(binary, tra, psm)
+        if tra and self._script_in_doubt(lines, conf) and self._reads_traditional(
+                binary, tra, psm, conf):
+            text2, conf2 = _page_text(self._tesseract(binary, tra, psm))
             if (conf2 or 0) >= (conf or 0):
                 text, conf, langs = text2, conf2, tra
         return OcrResult(text, conf, langs, psm, round(angle, 2))
+
+    def _reread_latin_lines(self, binary: Image.Image, lines: list[_Line], langs: str,
+                            psm: int) -> list[_Line]:
+        """Read again, without eng, each line of a Chinese page that came out as Latin
+        letters (see _latin_garbage), and keep the reading tesseract is surer of. Only those
+        lines: re-reading the whole page cost a second full pass (~1.1 s of CPU) for one
+        bad line."""
+        if not _mostly_cjk("".join(line.text for line in lines)):
+            return lines
+        out = []
+        for line in lines:
+            if not _latin_line(line.text):
+                out.append(line)
+                continue
+            left, top, right, bottom = line.box
+            pad = max(8, (bottom - top) // 4)
+            crop = binary.crop((max(0, left - pad), max(0, top - pad),
+                                min(binary.width, right + pad), min(binary.height, bottom + pad)))
+            again = self._tesseract(crop, langs, VERTICAL_PSM if psm == VERTICAL_PSM
+                                    else SINGLE_LINE_PSM)
+            confs = [c for x in again for c in x.confs]
+            if confs and sum(confs) / len(confs) > sum(line.confs) / len(line.confs):
+                out.append(_Line([w for x in again for w in x.words], confs, line.box))
+            else:
+                out.append(line)
+        return out
+
+    @staticmethod
+    def _script_in_doubt(lines: list[_Line], conf: float | None) -> bool:
+        """Whether a chi_sim reading may be of a traditional page (then the strip check
+        runs). Measured after cleaning, chi_sim+eng on 8 sealed, skewed, speckled simplified
+        pages: mean confidence 86.6-90.1, 2.8-7.2% of words below 60; on 8 traditional pages
+        (clean and scanned): 70.3-83.3, 10-30%. Either sign alone sends a page to the check,
+        so a traditional page would have to pass as simplified on both."""
+        confs = [c for line in lines for c in line.confs]
+        if not confs or conf is None:
+            return True
+        unsure = sum(1 for c in confs if c < 60) / len(confs)
+        return conf < SCRIPT_CHECK_BELOW or unsure >= SCRIPT_CHECK_UNSURE_WORDS
 
     def _traditional_languages(self, langs: str) -> str | None:
         """chi_sim → chi_tra (keeping eng etc.), or None when no switch applies. chi_tra
@@ -326,7 +433,7 @@ class Ocr:
         w, h = binary.size
         strip = binary.crop((0, 0, w, max(h // 3, min(h, 400)))) if psm != VERTICAL_PSM \
             else binary.crop((w * 2 // 3, 0, w, h))  # vertical text starts at the right
-        text, conf = self._tesseract(strip, tra, psm)
+        text, conf = _page_text(self._tesseract(strip, tra, psm))
         return looks_traditional(text) and (conf or 0) > (sim_conf or 0)
 
     def cache_key(self, image: Image.Image, langs: str) -> str:
