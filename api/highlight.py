@@ -12,7 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from analysis.normalize import CJK_GAP, _t2s, normalize
+from analysis.normalize import _CONTROL, CJK_GAP, _t2s, normalize
 from analysis.segment import words
 from engine.model import Snippet
 from engine.syntax import ParsedQuery
@@ -36,26 +36,55 @@ def query_terms(parsed: ParsedQuery) -> list[str]:
     return sorted(terms, key=lambda t: (-len(t), t))
 
 
+_NFKC: dict[str, str] = {}  # character → its NFKC form, for the characters NFKC changes
+
+
+def _nfkc_table(text: str) -> dict[int, str] | None:
+    """str.translate table of NFKC for the characters of `text`, or None when a character
+    would not map to exactly one character (then offsets need the slow path)."""
+    table: dict[int, str] = {}
+    for ch in set(text):
+        if ch.isascii():
+            continue
+        n = _NFKC.get(ch)
+        if n is None:
+            n = _NFKC[ch] = _CONTROL.sub("", unicodedata.normalize("NFKC", ch))
+        if n != ch:
+            if len(n) != 1:
+                return None
+            table[ord(ch)] = n
+    return table
+
+
 def _normalized_with_offsets(text: str) -> tuple[str, list[int]]:
     """The normalised text and, for each of its characters, the index in the original.
 
-    Like analysis.normalize, but character by character so every match maps back;
-    whitespace between Chinese characters is dropped, so a word wrapped over a line
-    break is still found (and marked across the break)."""
-    fast = _t2s.convert(text)
-    if len(fast) == len(text) and unicodedata.is_normalized("NFKC", text):
-        chars, index = list(fast.lower()), list(range(len(text)))
+    Like analysis.normalize, but so that every match maps back; whitespace between Chinese
+    characters is dropped, so a word wrapped over a line break is still found (and marked
+    across the break). Full-width punctuation is in nearly every page: when each character
+    normalises to one character (the usual case) the whole page is done in a few C calls,
+    and character by character only otherwise."""
+    table = _nfkc_table(text)
+    converted = _t2s.convert(text.translate(table)).lower() if table is not None else None
+    if converted is not None and len(converted) == len(text):
+        norm, index = converted, list(range(len(text)))
     else:
         chars, index = [], []
         for i, ch in enumerate(text):
             n = normalize(ch) if not ch.isascii() else ch.lower()
             chars.extend(n)
             index.extend([i] * len(n))
-    gaps = {m.start() + k for m in CJK_GAP.finditer("".join(chars)) for k in range(m.end() - m.start())}
-    if gaps:
-        kept = [i for i in range(len(chars)) if i not in gaps]
-        chars, index = [chars[i] for i in kept], [index[i] for i in kept]
-    return "".join(chars), index
+        norm = "".join(chars)
+    if CJK_GAP.search(norm):
+        kept, kept_index, pos = [], [], 0
+        for m in CJK_GAP.finditer(norm):
+            kept.append(norm[pos:m.start()])
+            kept_index.extend(index[pos:m.start()])
+            pos = m.end()
+        kept.append(norm[pos:])
+        kept_index.extend(index[pos:])
+        norm, index = "".join(kept), kept_index
+    return norm, index
 
 
 def find_spans(text: str, terms: list[str]) -> list[tuple[int, int]]:
