@@ -34,7 +34,8 @@ let suggest = null;
 
 // -- navigation ---------------------------------------------------------------------
 
-function go(next, { replace = false, ...loadOpts } = {}) {
+async function go(next, { replace = false, ...loadOpts } = {}) {
+  await kioskReady; // push or replace depends on it
   const browsing = !next.q && !Object.keys(next.filters).length && !next.date_from && !next.date_to;
   const url = searchUrl(next, { explicitSort: browsing && next.sort !== "relevance" });
   // Kiosk: replace, never push, so Back cannot reach a previous visitor's search.
@@ -63,7 +64,8 @@ function spaLink(href, onNavigate) {
   };
 }
 
-function goToHref(href, opts) {
+async function goToHref(href, opts) {
+  await kioskReady;
   const url = new URL(href, location.href);
   const url2 = url.pathname + url.search;
   if (kiosk.on) history.replaceState(null, "", url2);
@@ -73,9 +75,10 @@ function goToHref(href, opts) {
 
 // -- loading ------------------------------------------------------------------------
 
-async function load({ focusResults = false, restoreFocus = null } = {}) {
+async function load({ focusResults = false, restoreFocus = null, initial = false } = {}) {
   state = readSearchState();
-  els.input.value = state.q;
+  // On first load, keep what a quick visitor already typed into an empty start page.
+  if (!(initial && !state.q && els.input.value)) els.input.value = state.q;
   suggest?.reset();
   if (!hasSearch(state)) return showStart();
 
@@ -165,6 +168,10 @@ function render(data) {
   renderHits(data.hits || [], total);
   renderPagination(total, Number(data.size || PAGE_SIZE));
   const active = Object.values(state.filters).flat().length + (state.date_from ? 1 : 0) + (state.date_to ? 1 : 0);
+  // Nothing found and nothing to take away: sorting and filtering have nothing to offer.
+  const bare = total === 0 && active === 0;
+  els.layout.classList.toggle("bare", bare);
+  els.sort.closest(".result-tools").hidden = total === 0;
   els.filterToggle.textContent = active ? `筛选（已选 ${active} 项）` : "筛选";
 }
 
@@ -394,7 +401,8 @@ function pageWindow(current, pages) {
 
 // -- wiring -------------------------------------------------------------------------
 
-function submitQuery(q) {
+async function submitQuery(q) {
+  await kioskReady;
   const next = { ...cloneState(state), q: q.trim(), page: 1 };
   if (!next.q && !Object.keys(next.filters).length && !next.date_from && !next.date_to) {
     if (kiosk.on) history.replaceState(null, "", startUrl());
@@ -451,15 +459,17 @@ function wire() {
   });
 }
 
+// The form works from the first moment; kiosk mode (which asks /api/config) is settled
+// before the first navigation that depends on it.
+const kioskReady = setupKiosk();
+
 async function main() {
-  await setupKiosk();
-  if (kiosk.on) {
-    // Kiosk links keep ?kiosk/&idle (startUrl carries them) so the terminal stays a kiosk.
-    document.querySelector("a[data-home]")?.setAttribute("href", startUrl());
-  }
   wire();
-  await load();
-  if (!hasSearch(state)) els.input.focus({ preventScroll: true });
+  await kioskReady;
+  // Kiosk links keep ?kiosk/&idle (startUrl carries them) so the terminal stays a kiosk.
+  if (kiosk.on) document.querySelector("a[data-home]")?.setAttribute("href", startUrl());
+  await load({ initial: true });
+  if (!hasSearch(state) && document.activeElement === document.body) els.input.focus({ preventScroll: true });
 }
 
 main();
