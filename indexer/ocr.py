@@ -160,17 +160,17 @@ def clean(image: Image.Image) -> tuple[Image.Image, float, bool]:
     """(bilevel page, deskew angle, vertical?) ready for tesseract."""
     gray = _gray_without_red(image)
     angle = estimate_skew(gray)
-    page = Image.fromarray(gray)
-    if abs(angle) >= 0.2:
-        # Bicubic: bilinear is 60 ms cheaper but blurs strokes enough to cost a page 17
-        # points of accuracy now and then (measured on 8 sealed, skewed pages).
-        page = page.rotate(angle, Image.Resampling.BICUBIC, expand=True, fillcolor=255)
-    # Median before Otsu, in Pillow's C (60 ms): a 3×3 majority vote after thresholding
+    # Median, then Otsu, in Pillow's C (~60 ms). A 3×3 majority vote after thresholding
     # removes the same speckle for 4 ms, but Otsu then sees unsmoothed glyph edges, picks a
     # level ~5 lower, and small pages lost 1-2 points of accuracy (measured).
-    smooth = np.asarray(page.filter(ImageFilter.MedianFilter(3)))
-    ink = smooth <= otsu_threshold(smooth)
-    return Image.fromarray(~ink), angle, _vertical_ink(ink)  # mode "1": ink black
+    smooth = np.asarray(Image.fromarray(gray).filter(ImageFilter.MedianFilter(3)))
+    binary = Image.fromarray(smooth > otsu_threshold(smooth))  # mode "1": paper white
+    if abs(angle) >= 0.2:
+        # The bilevel page, nearest neighbour: 10 ms. Rotating the gray page (bicubic, then
+        # median and Otsu) took 100-150 ms and read no better: 96.7% vs 96.5% mean accuracy
+        # over 11 sealed, skewed scans, page by page within ±3 points either way.
+        binary = binary.rotate(angle, Image.Resampling.NEAREST, expand=True, fillcolor=1)
+    return binary, angle, _vertical_ink(~np.asarray(binary))
 
 
 # ---- tesseract -----------------------------------------------------------------------------
