@@ -265,7 +265,7 @@ function renderChips() {
   chips.forEach(({ label, next }, i) => {
     list.append(h("li", {}, h("button", {
       type: "button", class: "chip", "data-chip": i, "aria-label": `移除筛选条件 ${label}`,
-      onclick: () => go(next(), { restoreFocus: null }).then(() => focusAfterChipRemoval(i)),
+      onclick: () => go(next()).then(() => focusAfterChipRemoval(i)),
     }, h("span", {}, label), h("span", { class: "chip-x", "aria-hidden": "true" }, "×"))));
   });
   if (chips.length > 1) {

@@ -2,7 +2,10 @@
 
 The index is built once per session by `chayue index` from a copy of the repo's sample
 plus one extra document whose text and title hold HTML (`<script>`, `<img onerror>`), so
-the page's escaping is tested end to end. The server runs on a free loopback port."""
+the page's escaping is tested end to end, and one coarse scan whose OCR confidence is low.
+The server runs on a free loopback port; a test that kills it fails and it is restarted.
+Screenshots go to tests/artifacts/. CHAYUE_TEST_BROWSER_DATA=DIR keeps corpus and index
+between runs (re-indexing then skips unchanged files)."""
 
 from __future__ import annotations
 
