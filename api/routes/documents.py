@@ -6,6 +6,7 @@ may not see answers exactly like one that does not exist (404)."""
 from __future__ import annotations
 
 import io
+import threading
 import mimetypes
 from pathlib import Path
 from typing import Annotated, Any
@@ -27,6 +28,7 @@ router = APIRouter(prefix="/api/documents", tags=["documents"])
 DocId = Annotated[str, PathParam(min_length=1, max_length=200)]
 PAGE_IMAGE_DPI = 110
 IMAGE_TYPES = ("application/pdf", "image/")
+_PDFIUM_LOCK = threading.Lock()
 
 
 def _fetch(engine: Engine, doc_id: str, audience: Audience) -> dict[str, Any]:
@@ -132,8 +134,14 @@ def _render(path: Path, media_type: str, n: int) -> bytes:
         if media_type == "application/pdf":
             import pypdfium2 as pdfium
 
-            pdf = pdfium.PdfDocument(str(path))
-            image = pdf[n - 1].render(scale=PAGE_IMAGE_DPI / 72).to_pil()
+            # PDFium is not thread-safe: two pages rendered at once in the thread pool
+            # crash the whole server (SIGSEGV). One render at a time; results are cached.
+            with _PDFIUM_LOCK:
+                pdf = pdfium.PdfDocument(str(path))
+                try:
+                    image = pdf[n - 1].render(scale=PAGE_IMAGE_DPI / 72).to_pil()
+                finally:
+                    pdf.close()
         else:
             with Image.open(path) as im:
                 frames = [f.copy() for i, f in enumerate(ImageSequence.Iterator(im)) if i == n - 1]
