@@ -1,0 +1,262 @@
+"""`make bench` / `make bench-large`: one markdown table of figures, each with its
+baseline measured in the same run on the same machine and data, and the goal it is held
+against (goals are reported, never asserted).
+
+    .venv/bin/python -m bench [--sizes 10000,100000] [--large] [--seed 1] [--corpus DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from bench import corpus, queries, segmenters
+
+REPO = corpus.REPO
+FACETED = "2 facet filters + date range"
+
+
+def run_json(args: list[str]) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, "-m", *args], cwd=REPO, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+class Table:
+    HEAD = ("area", "figure", "docs", "chayue", "baseline (same run)", "ratio", "goal", "met")
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, ...]] = []
+
+    def add(self, *cells: Any) -> None:
+        cells = tuple("" if c is None else str(c) for c in cells)
+        self.rows.append(cells + ("",) * (len(self.HEAD) - len(cells)))
+
+    def markdown(self) -> str:
+        lines = ["| " + " | ".join(self.HEAD) + " |", "|" + "|".join(["---"] * len(self.HEAD)) + "|"]
+        lines += ["| " + " | ".join(r) + " |" for r in self.rows]
+        return "\n".join(lines)
+
+
+def fmt_ms(p: dict[str, float]) -> str:
+    return f"{p['p50']:.1f} / {p['p95']:.1f} / {p['p99']:.1f}"
+
+
+def met(ok: bool, where: str = "") -> str:
+    return ("met" if ok else "not met") + (f" ({where})" if where else "")
+
+
+def size_label(n: int) -> str:
+    return f"{n // 1_000_000}M" if n >= 1_000_000 and n % 1_000_000 == 0 else (
+        f"{n // 1000}k" if n >= 1000 and n % 1000 == 0 else str(n))
+
+
+def machine() -> str:
+    cpu = "?"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    free = subprocess.run(["free", "-g"], capture_output=True, text=True).stdout.strip()
+    return (f"{os.cpu_count()} × {cpu}; Python {platform.python_version()}; {platform.platform()}\n\n"
+            f"```\n$ free -g\n{free}\n```")
+
+
+def ocr_rows(table: Table, pages: int, pdf_pages: int) -> None:
+    out = subprocess.run([sys.executable, "bench/bench_ocr.py", "--pages", str(pages), "--pdf-pages", str(pdf_pages)],
+                         cwd=REPO, capture_output=True, text=True)
+    if out.returncode != 0:
+        table.add("OCR", "bench/bench_ocr.py failed", "", out.stderr.strip().splitlines()[-1][:120])
+        return
+    rows = re.findall(r"^\| ([^|]+?) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+)× \| ([^|]*)\|$", out.stdout, re.M)
+    per_min = {name: float(ppm) for name, _s, ppm, _r, _n in rows}
+    raw2 = next((v for k, v in per_min.items() if "2 processes" in k), None)
+    for name, secs, ppm, _ratio, note in rows:
+        ratio = f"{float(ppm) / raw2:.2f}×" if raw2 else ""
+        goal = ok = ""
+        if name.startswith("chayue Ocr") and "cold" in name and raw2:
+            goal, ok = "≥ 0.95 × raw tesseract", met(float(ppm) / raw2 >= 0.95)
+        table.add("OCR", f"{name}: pages/minute ({pages} pages; {note.strip() or secs + ' s'})", "",
+                  f"{float(ppm):.1f}", f"{raw2:.1f} (tesseract CLI, 2 processes)" if raw2 else "", ratio, goal, ok)
+    m = re.search(r"\| (\d+) \| ([\d.]+) \| ([\d.]+) \|\s*$", out.stdout.strip(), re.M)
+    if m:
+        table.add("OCR", "born-digital PDF through pdf.py: pages/s", "", m.group(3), "", "", "", "")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="10000,100000", help="comma-separated document counts")
+    ap.add_argument("--large", action="store_true", help="also 1,000,000 documents (make bench-large)")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--corpus", type=Path, default=corpus.DEFAULT_CORPUS)
+    ap.add_argument("--out", type=Path, default=corpus.OUT, help="indexes and caches (git-ignored)")
+    ap.add_argument("--reuse", action="store_true", help="reuse indexes built by an earlier run (figures of that build)")
+    ap.add_argument("--analysis-docs", type=int, default=600, help="documents through the real analysis")
+    ap.add_argument("--budget", type=float, default=6.0, help="seconds per query shape per runner")
+    ap.add_argument("--requests", type=int, default=200, help="most timed requests per shape (in process)")
+    ap.add_argument("--http-seconds", type=float, default=20.0, help="seconds of 8-client load")
+    ap.add_argument("--ocr-pages", type=int, default=6, help="0 skips OCR")
+    ap.add_argument("--pdf-pages", type=int, default=100)
+    ap.add_argument("--segment-chars", type=int, default=400_000)
+    ap.add_argument("--results", type=Path, default=REPO / "bench" / "RESULTS.md", help="'-' for none")
+    args = ap.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    if args.large and 1_000_000 not in sizes:
+        sizes.append(1_000_000)
+    corpus.OUT = args.out
+    args.out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    table = Table()
+    notes: list[str] = []
+
+    def log(msg: str) -> None:
+        print(f"[bench {time.perf_counter() - started:6.0f} s] {msg}", file=sys.stderr, flush=True)
+
+    log("text pool (cut once, cached under bench/out)")
+    pool = corpus.load_pool(args.corpus, seed=0)
+    checked = corpus.verify(pool, 20, args.seed)
+    notes.append(f"Cached analysis equals `to_record()` on {checked} documents checked in this run.")
+
+    log("segmenters")
+    for r in segmenters.compare(pool, args.segment_chars):
+        if "chars_per_s" not in r:
+            table.add("segmentation", r["name"], "", "", "", "", "", r["note"])
+            continue
+        if r["speedup"] == 1.0:
+            base_cps = r["chars_per_s"]
+            table.add("segmentation", "jieba 0.42.1 (Python), chars/s, 1 core", "", f"{r['chars_per_s']:,.0f}")
+            continue
+        table.add("segmentation", f"{r['name']}: chars/s; identical tokens / pieces ({r['note'] or 'all identical'})",
+                  "", f"{r['chars_per_s']:,.0f}; {r['identical_tokens']:.3%} / {r['identical_pieces']:.3%}",
+                  f"{base_cps:,.0f} (jieba)", f"{r['speedup']:.1f}×", "identical tokens", met(r["identical_pieces"] == 1.0))
+
+    log(f"indexing through the real analysis ({args.analysis_docs} documents)")
+    a = run_json(["bench.build", "analysis", str(args.out / "analysis-data"), str(args.analysis_docs),
+                  str(args.seed), str(args.corpus)])
+    mb = a["text_bytes"] / 1e6
+    table.add("indexing", "analysis + engine, 2 processes (analysis in a pool of 2): MB/s of text (docs/s)",
+              a["docs"], f"{mb / a['two_processes']:.2f} ({a['docs'] / a['two_processes']:.0f})",
+              f"{mb / a['one_process']:.2f} ({a['docs'] / a['one_process']:.0f}) in 1 process, as pipeline.py runs",
+              f"{a['one_process'] / a['two_processes']:.2f}×", "≥ 5 MB/s", met(mb / a["two_processes"] >= 5))
+
+    engine_rows: dict[int, dict[str, Any]] = {}
+    for size in sizes:
+        label = size_label(size)
+        data = args.out / f"data-{size}-{args.seed}"
+        db = args.out / f"fts5-{size}-{args.seed}.sqlite"
+        figures = args.out / f"build-{size}-{args.seed}.json"
+        if args.reuse and figures.exists() and (data / "index" / "meta.json").exists() and db.exists():
+            built = json.loads(figures.read_text())
+            notes.append(f"{label}: indexes reused from the build of {built['when']} (--reuse).")
+        else:
+            log(f"{label}: building the embedded index")
+            emb = run_json(["bench.build", "embedded", str(data), str(size), str(args.seed), str(args.corpus)])
+            log(f"{label}: building the FTS5 baseline")
+            fts = run_json(["bench.build", "fts5", str(db), str(size), str(args.seed), str(args.corpus)])
+            built = {"embedded": emb, "fts5": fts, "when": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+            figures.write_text(json.dumps(built))
+        emb, fts = built["embedded"], built["fts5"]
+        engine_rows[size] = emb
+        tmb = emb["text_bytes"] / 1e6
+        table.add("indexing", "bulk build, engine only (cached analysis): docs/s · MB/s", label,
+                  f"{size / emb['seconds']:.0f} · {tmb / emb['seconds']:.1f}",
+                  f"{size / fts['seconds']:.0f} · {tmb / fts['seconds']:.1f} (FTS5)",
+                  f"{fts['seconds'] / emb['seconds']:.2f}×")
+        table.add("indexing", "indexer peak RSS, MB (pool cache included)", label, f"{emb['peak_rss_mb']:.0f}",
+                  f"{fts['peak_rss_mb']:.0f} (FTS5)")
+        table.add("indexing", "index on disk per MB of text", label, f"{emb['index_bytes'] / emb['text_bytes']:.2f} MB",
+                  f"{fts['db_bytes'] / fts['text_bytes']:.2f} MB (FTS5, text and pages included)",
+                  f"{emb['index_bytes'] / fts['db_bytes']:.2f}×")
+        if label == size_label(sizes[0]):
+            table.add("baseline", "FTS5 vocabulary equals our tokens (distinct tokens of ≤ 20k docs)", label,
+                      f"{fts['tokens_identical']:,} of {fts['tokens_checked']:,}", "", "", "all", met(
+                          fts["tokens_identical"] == fts["tokens_checked"]))
+
+        log(f"{label}: in-process searches")
+        from bench.fts5 import Fts5Search
+
+        shapes = queries.shapes(pool, args.seed)
+        ours = queries.InProcess(data)
+        base = Fts5Search(db)
+        for shape in shapes:
+            res = ours.run(shape)
+            fres = base.search(shape.q, shape.params, page=shape.page)
+            same_total = res.total == fres.total
+            ours_ms = queries.percentiles(queries.time_loop(lambda: ours.run(shape), args.requests, args.budget))
+            fts_ms = queries.percentiles(queries.time_loop(
+                lambda: base.search(shape.q, shape.params, page=shape.page),
+                args.requests, args.budget, min_n=3, warmup=1))
+            ratio = fts_ms["p99"] / ours_ms["p99"]
+            goal = ok = ""
+            if shape.name == FACETED:
+                goal = "p50 ≤ 10, p99 ≤ 50 ms (at 1M)"
+                ok = met(ours_ms["p50"] <= 10 and ours_ms["p99"] <= 50, f"at {label}")
+            elif shape.name == "frequent word":
+                goal = "p99 ≥ 10× faster than FTS5"
+                ok = met(ratio >= 10, f"at {label}")
+            table.add("search, in process", f"{shape.name} `{shape.q}`: p50 / p95 / p99 ms "
+                      f"(hits {res.total:,}{'' if same_total else f' vs FTS5 {fres.total:,}'}, n={ours_ms['n']})",
+                      label, fmt_ms(ours_ms), f"{fmt_ms(fts_ms)} (FTS5, n={fts_ms['n']})", f"{ratio:.1f}×", goal, ok)
+            if not same_total:
+                notes.append(f"{label} {shape.name}: totals differ, ours {res.total} vs FTS5 {fres.total}.")
+        ours.engine.close()
+        base.con.close()
+
+        log(f"{label}: HTTP")
+        with queries.Server(data) as server:
+            for shape in shapes:
+                lat, _per, rps, errors = queries.http_load(server.url, [shape], 1, args.requests, args.budget)
+                p = queries.percentiles(lat)
+                table.add("search, HTTP 1 client", f"{shape.name}: p50 / p95 / p99 ms, req/s (n={p['n']}"
+                          f"{f', {errors} errors' if errors else ''})", label, f"{fmt_ms(p)}; {rps:.0f}/s")
+            lat, per, rps, errors = queries.http_load(server.url, shapes, 8, 100_000, args.http_seconds)
+            p = queries.percentiles(lat)
+            slowest = max(per, key=lambda k: queries.percentiles(per[k])["p99"] if per[k] else 0)
+            table.add("search, HTTP 8 clients", f"mix of the 7 shapes: p50 / p95 / p99 ms; req/s (n={p['n']}; "
+                      f"slowest p99: {slowest}){f'; {errors} errors' if errors else ''}",
+                      label, f"{fmt_ms(p)}; {rps:.0f}/s", "", "", "p99 ≤ 100 ms, ≥ 300 req/s (at 1M)",
+                      met(p["p99"] <= 100 and rps >= 300, f"at {label}"))
+            rss, hwm = server.rss_mb()
+            table.add("api", "chayue serve RSS after the load, MB (peak)", label, f"{rss:.0f} ({hwm:.0f})", "", "",
+                      "≤ 500 MB (at 1M)", met(hwm <= 500, f"at {label}"))
+
+    if args.ocr_pages > 0:
+        log("OCR (bench/bench_ocr.py)")
+        ocr_rows(table, args.ocr_pages, args.pdf_pages)
+    if os.environ.get("ES_URL"):
+        table.add("baseline", "Elasticsearch backend", "", "not run by this harness yet", "", "", "", "")
+    else:
+        table.add("baseline", "Elasticsearch backend", "", "skipped: ES_URL is not set")
+
+    elapsed = time.perf_counter() - started
+    text = table.markdown()
+    print(text)
+    for n in notes:
+        print(f"- {n}")
+    print(f"\n_{elapsed / 60:.1f} minutes in all._")
+    if str(args.results) != "-":
+        cmd = "make bench-large" if args.large else "make bench"
+        args.results.write_text(
+            "# Benchmark results\n\n"
+            f"Measured {datetime.now().astimezone().isoformat(timespec='minutes')} with `{cmd}` "
+            f"(`.venv/bin/python -m bench {' '.join(argv if argv is not None else sys.argv[1:])}`), "
+            f"{elapsed / 60:.1f} minutes. Latencies are p50 / p95 / p99 in ms; ratios are against "
+            "the baseline in the same row, measured in the same run on the same machine and data.\n\n"
+            f"## Machine\n\n{machine()}\n\nThe machine is shared: other jobs ran at the same time, so "
+            "absolute figures are noisy; the ratios are the figures to compare.\n\n"
+            f"## Figures\n\n{text}\n\n" + "".join(f"- {n}\n" for n in notes), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""The benchmark harness runs end to end on a tiny set (no timing asserts), and its FTS5
+baseline is a real baseline: same tokens, same documents for the same token queries."""
+
+from __future__ import annotations
+
+import io
+import shutil
+from contextlib import redirect_stdout
+from pathlib import Path
+
+import pytest
+
+from tests.inputs import CORPUS
+
+pytestmark = pytest.mark.slow
+
+DOCS = 200
+
+
+@pytest.fixture(scope="module")
+def small_corpus(tmp_path_factory) -> Path:
+    """The first laws of the real corpus, so the text pool is cut in seconds."""
+    root = tmp_path_factory.mktemp("bench-corpus")
+    (root / "laws").mkdir()
+    lines = (CORPUS / "laws" / "laws.jsonl").read_text(encoding="utf-8").splitlines()[:12]
+    (root / "laws" / "laws.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return root
+
+
+@pytest.fixture(scope="module")
+def bench_run(small_corpus, tmp_path_factory):
+    from bench import corpus
+    from bench.__main__ import main
+
+    out = tmp_path_factory.mktemp("bench-out")
+    saved = corpus.OUT
+    buf = io.StringIO()
+    try:
+        with redirect_stdout(buf):
+            code = main(["--sizes", str(DOCS), "--corpus", str(small_corpus), "--out", str(out),
+                         "--analysis-docs", "8", "--budget", "0.1", "--requests", "3", "--http-seconds", "1",
+                         "--ocr-pages", "0", "--segment-chars", "5000", "--results", "-"])
+    finally:
+        corpus.OUT = saved
+    assert code == 0
+    yield buf.getvalue(), out
+    shutil.rmtree(out, ignore_errors=True)
+
+
+def test_bench_prints_one_table_with_every_row(bench_run):
+    text, _ = bench_run
+    rows = [line for line in text.splitlines() if line.startswith("| ")]
+    assert rows[0].startswith("| area | figure |")
+    body = "\n".join(rows)
+    for needle in ("jieba 0.42.1", "rjieba", "analysis + engine, 2 processes", "bulk build",
+                   "indexer peak RSS", "index on disk", "FTS5 vocabulary equals our tokens",
+                   "frequent word", "rare word", "two words", "phrase", "文号 lookup",
+                   "2 facet filters + date range", "deep page", "HTTP 1 client", "HTTP 8 clients",
+                   "chayue serve RSS", "Elasticsearch backend"):
+        assert needle in body, needle
+    assert "| search, HTTP 1 client |" in body and "errors" not in body
+    assert "totals differ" not in text
+
+
+def test_cached_analysis_equals_to_record(small_corpus, tmp_path):
+    from bench import corpus
+
+    saved = corpus.OUT
+    corpus.OUT = tmp_path
+    try:
+        pool = corpus.load_pool(small_corpus, workers=1)
+        assert corpus.verify(pool, 15, seed=3) == 15
+    finally:
+        corpus.OUT = saved
+
+
+def test_fts5_and_engine_return_the_same_ids_for_token_queries(bench_run, small_corpus):
+    from bench import corpus
+    from bench.fts5 import Fts5Search
+    from engine.embedded import open_embedded
+    from engine.query import Bool, Phrase, SearchSpec, Term
+
+    _, out = bench_run
+    saved = corpus.OUT
+    corpus.OUT = out
+    try:
+        pool = corpus.load_pool(small_corpus)
+    finally:
+        corpus.OUT = saved
+    backend = open_embedded(out / f"data-{DOCS}-1")
+    fts = Fts5Search(out / f"fts5-{DOCS}-1.sqlite")
+    by_df = sorted((w for w in pool.word_df if len(w) >= 2), key=lambda w: (-pool.word_df[w], w))
+    frequent, middle, rare = by_df[5], by_df[len(by_df) // 4], by_df[-1]
+    piece = next(p for p in pool.pieces if len(pool.analysed[p][0].split()) > 6)
+    phrase = tuple(pool.analysed[piece][0].split()[2:5])
+    grams = tuple(pool.analysed[piece][1].split()[:3])
+    cases = [
+        (Term("body_words", frequent), f'body_words : "{frequent}"'),
+        (Term("body_words", rare), f'body_words : "{rare}"'),
+        (Bool(must=(Term("body_words", frequent), Term("body_words", middle))),
+         f'body_words : "{frequent}" AND body_words : "{middle}"'),
+        (Phrase("body_words", phrase), f'body_words : "{" ".join(phrase)}"'),
+        (Phrase("body_grams", grams), f'body_grams : "{" ".join(grams)}"'),
+        (Term("title_words", frequent), f'title_words : "{frequent}"'),
+    ]
+    nonempty = 0
+    for node, expr in cases:
+        ours = {h.id for h in backend.execute(SearchSpec(query=node, size=DOCS, fields=("id",))).hits}
+        theirs = fts.ids(fts.match_rowids(expr))
+        assert ours == theirs, expr
+        nonempty += bool(ours)
+    assert nonempty >= 4
