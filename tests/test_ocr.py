@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 from PIL import Image
 
-from indexer.ocr import LOW_CONFIDENCE, Ocr, clean, estimate_skew, is_low_confidence, remove_red
+from indexer.ocr import (
+    LOW_CONFIDENCE,
+    Ocr,
+    clean,
+    estimate_skew,
+    is_low_confidence,
+    lines_from_data,
+    remove_red,
+    text_from_data,
+)
 from tests import inputs
 
 ARCHIVES_LAW = inputs.law_excerpt(title="中华人民共和国档案法", chars=300)
@@ -96,7 +105,7 @@ def test_pages_come_back_in_order_with_their_numbers(ocr):
     texts = [f"第{n}页\n" + inputs.law_excerpt(40 + n, 40) for n in range(1, 5)]
     pages = ocr.ocr_images((inputs.render_page(t) for t in texts), numbers=[3, 4, 7, 9])
     assert [p.number for p in pages] == [3, 4, 7, 9]
-    for page, text in zip(pages, texts):
+    for page, text in zip(pages, texts, strict=True):
         assert inputs.char_accuracy(text, page.text) >= 0.9
 
 
@@ -111,3 +120,51 @@ def test_page_over_the_decompression_bomb_limit_is_refused_with_its_number(ocr, 
     with pytest.raises(ExtractionError) as e:
         ocr.ocr_images([Image.new("RGB", (100, 100), "white")], numbers=[5], source="big.tif")
     assert "big.tif" in e.value.reason and "page 5" in e.value.reason
+
+
+def _tsv(*words: tuple[int, str, float, tuple[int, int, int, int]]) -> dict:
+    """image_to_data's dict for words given as (line, text, conf, (left, top, w, h))."""
+    cols = ("block_num", "par_num", "line_num", "text", "conf", "left", "top", "width",
+            "height")
+    data: dict[str, list] = {c: [] for c in cols}
+    for line, text, conf, (left, top, w, h) in words:
+        for c, v in zip(cols, (1, 1, line, text, conf, left, top, w, h), strict=True):
+            data[c].append(v)
+    return data
+
+
+def test_tesseract_spaces_between_cjk_glyphs_are_dropped_between_latin_words_kept():
+    data = _tsv((1, "第", 90, (0, 0, 50, 50)), (1, "一", 80, (60, 0, 50, 50)),
+                (1, "条", 70, (120, 0, 50, 50)), (2, "PDF", 90, (0, 80, 90, 40)),
+                (2, "file", 90, (100, 80, 90, 40)), (2, "格式", 90, (200, 80, 90, 40)),
+                (2, "", -1, (0, 0, 0, 0)))
+    assert text_from_data(data) == ("第一条\nPDF file格式", 85.0)
+    assert lines_from_data(data)[1].box == (0, 80, 290, 120)
+
+
+def test_script_check_runs_on_low_confidence_or_many_unsure_words():
+    sure = [*[90.0] * 95, *[40.0] * 5]
+    unsure = [*[95.0] * 90, *[40.0] * 10]
+    line = lines_from_data(_tsv(*((1, "字", c, (0, 0, 10, 10)) for c in sure)))
+    assert not Ocr._script_in_doubt(line, 87.5)
+    assert Ocr._script_in_doubt(line, 84.0)
+    line = lines_from_data(_tsv(*((1, "字", c, (0, 0, 10, 10)) for c in unsure)))
+    assert Ocr._script_in_doubt(line, 89.5)
+
+
+@pytest.mark.slow
+def test_cjk_line_read_as_latin_is_read_again_without_eng(ocr):
+    title = "中华人民共和国档案法"
+    line = "第二条本法所称档案是指过去和现在的机关"
+    after = "第三条档案工作实行统一领导分级管理的原则"
+    page = inputs.render_page(f"{title}\n{line}\n{after}", chars_per_line=len(line))
+    binary, _, _ = clean(page)
+    # What chi_sim+eng sometimes makes of a CJK line (seen on a real page), between lines
+    # read right: only the Latin line is read again.
+    lines = lines_from_data(_tsv(
+        *((1, ch, 92, (150 + 58 * i, 150, 58, 60)) for i, ch in enumerate(title)),
+        *((2, w, 41, (140, 238, 1180, 70)) for w in ("LF,", "RPANEN", "AAG,", "MEMRAM")),
+        *((3, ch, 92, (150 + 58 * i, 334, 58, 60)) for i, ch in enumerate(after))))
+    again = ocr._reread_latin_lines(binary, lines, "chi_sim", 6)
+    assert again[0] is lines[0] and again[2] is lines[2]
+    assert inputs.char_accuracy(line, again[1].text) >= 0.9
