@@ -42,7 +42,7 @@ SINGLE_LINE_PSM = 7  # a line re-read on its own
 SCRIPT_CHECK_BELOW = 85
 SCRIPT_CHECK_UNSURE_WORDS = 0.08
 RED_MARGIN = 60  # R above both G and B by this much: seal/letterhead ink, not text
-PREPROCESS_VERSION = 5  # bump when cleaning changes, so cached results are not reused
+PREPROCESS_VERSION = 6  # bump when cleaning changes, so cached results are not reused
 
 
 @dataclass(frozen=True)
