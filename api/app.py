@@ -8,7 +8,9 @@ from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 
 from api import errors
+from api.access import audience_of
 from api.routes import documents, search, service
+from engine.model import Audience
 from settings import Settings, get_settings
 
 FRONTEND = Path(__file__).resolve().parent.parent / "frontend"
@@ -35,12 +37,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(service.router)
 
     @app.middleware("http")
-    async def security_headers(request: Request, call_next):
-        response = await call_next(request)
+    async def limits_and_headers(request: Request, call_next):
+        too_big = errors.request_too_big(request)
+        response = too_big or await call_next(request)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         if not request.url.path.startswith("/docs"):
             response.headers.setdefault("Content-Security-Policy", CSP)
+        if request.url.path.startswith("/api/"):
+            # Answers depend on who asks (key or terminal network), so no shared cache may
+            # keep them; a keyed or reading-room answer is not kept at all.
+            response.headers["Vary"] = "X-Chayue-Key, Authorization"
+            if audience_of(request, settings) != Audience.public or request.url.path == "/api/health":
+                response.headers["Cache-Control"] = "no-store"
+            else:
+                response.headers.setdefault("Cache-Control", "private, no-cache")
         return response
 
     if FRONTEND.is_dir():

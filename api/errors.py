@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.schemas import ErrorOut
 from engine import EngineUnavailable
+from engine.base import InvalidCursor
 
 log = logging.getLogger("chayue.api")
 
@@ -33,9 +34,31 @@ def bad_request(message: str) -> ApiError:
 
 ERROR_RESPONSES: dict[int | str, dict] = {
     404: {"model": ErrorOut, "description": "not found (also for documents the caller may not see)"},
-    422: {"model": ErrorOut, "description": "invalid parameter"},
+    413: {"model": ErrorOut, "description": "request body too large (the API takes no body)"},
+    422: {"model": ErrorOut, "description": "invalid parameter, or parameters too long"},
     503: {"model": ErrorOut, "description": "search engine unavailable"},
 }
+
+
+# Limits on what a request may carry. Every API call is a GET with a short query string;
+# a longer URL or any sizeable body is refused before routing.
+# Too many parameters is a bad parameter like any other (422, not 414: clients handle one
+# kind of refusal).
+MAX_URL_BYTES = 8192
+MAX_BODY_BYTES = 16_384
+
+
+def request_too_big(request: Request) -> JSONResponse | None:
+    url_bytes = len(request.url.path.encode()) + len(request.url.query.encode())
+    if url_bytes > MAX_URL_BYTES:
+        return _json(422, "request_too_long", f"请求参数过长（上限 {MAX_URL_BYTES} 字节）/ request parameters too long "
+                                              f"(limit {MAX_URL_BYTES} bytes)")
+    length = request.headers.get("content-length")
+    chunked = "chunked" in request.headers.get("transfer-encoding", "").lower()
+    if chunked or (length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES)):
+        return _json(413, "request_too_large", f"请求体过大（上限 {MAX_BODY_BYTES} 字节）/ request body too large "
+                                               f"(limit {MAX_BODY_BYTES} bytes)")
+    return None
 
 
 def _json(status: int, code: str, message: str) -> JSONResponse:
@@ -54,6 +77,10 @@ def install(app: FastAPI) -> None:
             loc = ".".join(str(x) for x in err.get("loc", ()) if x not in ("query", "path"))
             parts.append(f"{loc}: {err.get('msg', 'invalid')}")
         return _json(422, "invalid_parameter", "参数不正确 / invalid parameter — " + "; ".join(parts))
+
+    @app.exception_handler(InvalidCursor)
+    async def _cursor(_: Request, exc: InvalidCursor) -> JSONResponse:
+        return _json(422, "invalid_parameter", "翻页游标无效 / invalid cursor")
 
     @app.exception_handler(EngineUnavailable)
     async def _unavailable(_: Request, exc: EngineUnavailable) -> JSONResponse:

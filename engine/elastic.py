@@ -185,13 +185,22 @@ SORTS: dict[str, list[Json]] = {
 
 
 def check_search_after(spec: SearchSpec) -> None:
-    """A search_after key has one value per sort key: numbers (score or epoch millis), then
-    the id. Anything else came from a forged cursor and would make Elasticsearch answer 400."""
+    """A search_after key has one value per sort key: the score (a number) or the date
+    (epoch millis, or an ISO date), then the id. Anything else came from a forged cursor and
+    would make Elasticsearch answer 400."""
     after = spec.search_after or []
-    sort = SORTS[spec.sort]
-    if len(after) != len(sort) or not isinstance(after[-1], str) or not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) for v in after[:-1]):
+    if len(after) != len(SORTS[spec.sort]) or not isinstance(after[-1], str):
         raise InvalidCursor("search_after does not fit the sort")
+    first = after[0]
+    if isinstance(first, (int, float)) and not isinstance(first, bool):
+        return
+    if spec.sort != "relevance" and isinstance(first, str):
+        try:
+            dt.date.fromisoformat(first)
+            return
+        except ValueError:
+            pass
+    raise InvalidCursor("search_after does not fit the sort")
 
 
 def search_body(spec: SearchSpec) -> Json:

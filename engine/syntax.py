@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from analysis import docnumber
 from analysis.normalize import normalize
 from analysis.segment import bigrams, words
-from engine.query import Bool, Boost, ConstScore, MatchAll, Node, Phrase, Prefix, Range, Term
+from engine.query import Bool, Boost, ConstScore, MatchAll, MatchNone, Node, Phrase, Prefix, Range, Term
 
 # Field prefixes accepted in the box (Chinese first, English for API users).
 FIELD_ALIASES = {
@@ -65,9 +65,14 @@ _TOKEN = re.compile(r'-?"[^"]*"|\S+')
 def parse(q: str) -> ParsedQuery:
     # NFKC makes full-width quotes, colons and spaces plain; curly quotes become straight.
     q = unicodedata.normalize("NFKC", q).replace("“", '"').replace("”", '"')
+    out = ParsedQuery()
+    # A query that is only a 文号, in any bracket style and spacing (佳档发 [2007] 15号),
+    # is one unit, so its exact-文号 match can rank it first.
+    if _doc_number(q.strip()):
+        out.groups.append([Unit(re.sub(r"\s+", "", q))])
+        return out
     if q.count('"') % 2:
         q = q.replace('"', " ")
-    out = ParsedQuery()
     pending_or = False
     for raw in _TOKEN.findall(q):
         if raw in ("OR", "|", "或"):
@@ -76,7 +81,7 @@ def parse(q: str) -> ParsedQuery:
         negate = raw.startswith("-") and len(raw) > 1
         if negate:
             raw = raw[1:]
-        unit = _unit(raw, out)
+        unit = _unit(raw, out, negate)
         if unit is None:
             continue
         if negate:
@@ -89,18 +94,20 @@ def parse(q: str) -> ParsedQuery:
     return out
 
 
-def _unit(raw: str, out: ParsedQuery) -> Unit | None:
-    if raw.startswith('"') and raw.endswith('"'):
+def _unit(raw: str, out: ParsedQuery, negate: bool = False) -> Unit | None:
+    if raw.startswith('"') and raw.endswith('"') and len(raw) >= 2:
         # Inside a phrase, spaces between Chinese characters are layout, not word breaks.
         text = _CJK_GAP.sub(r"\1", raw[1:-1].strip())
         return Unit(text, phrase=True) if _has_content(text) else None
     name, sep, value = raw.partition(":")
-    fieldname = FIELD_ALIASES.get(name.lower()) if sep else None
+    # Field names in either script (標題:, 文號:, 機關:) and any case (Title:).
+    fieldname = FIELD_ALIASES.get(normalize(name)) if sep else None
     if fieldname == "year":
-        m = re.fullmatch(r"((?:1[89]|20)\d\d)(?:-((?:1[89]|20)\d\d))?", value)
-        if m:
-            lo, hi = int(m.group(1)), int(m.group(2) or m.group(1))
-            out.year_from, out.year_to = min(lo, hi), max(lo, hi)
+        years = _years(value)
+        if years:
+            if negate:  # -年份:2007 excludes that year instead of selecting it
+                return Unit(f"{years[0]}-{years[1]}", field="year")
+            out.year_from, out.year_to = years
             return None
         fieldname = None
     if fieldname and value:
@@ -109,19 +116,36 @@ def _unit(raw: str, out: ParsedQuery) -> Unit | None:
     return Unit(raw) if _has_content(raw) else None
 
 
+def _years(value: str) -> tuple[int, int] | None:
+    m = re.fullmatch(r"((?:1[89]|20)\d\d)(?:-((?:1[89]|20)\d\d))?", value)
+    if not m:
+        return None
+    lo, hi = int(m.group(1)), int(m.group(2) or m.group(1))
+    return min(lo, hi), max(lo, hi)
+
+
 def _has_content(text: str) -> bool:
     return bool(words(normalize(text)))
 
 
 def unit_node(unit: Unit, grams_only: bool = False) -> Node:
     """What one unit of the box matches, with its ranking weights."""
+    if unit.field == "year":
+        years = _years(unit.text)
+        return Range("year", *years) if years else MatchNone()
     if unit.field == "doc_number":
-        canonical = docnumber.parse(unit.text)
+        canonical = _doc_number(unit.text)
         return Term("doc_number_key", docnumber.key(canonical or unit.text))
     if unit.field == "agency":
+        # Agencies are stored as written; try the query as typed and normalised (機關:國務院).
         value = normalize(unit.text)
-        return Bool(should=(Term("agency", unit.text), Prefix("agency", unit.text),
-                            Phrase("title_grams", tuple(bigrams(value)))))
+        alts: list[Node] = []
+        for v in dict.fromkeys((unit.text, value)):
+            alts += [Term("agency", v), Prefix("agency", v)]
+        grams = tuple(bigrams(value))
+        if grams:
+            alts.append(_phrase("title_grams", grams))
+        return Bool(should=tuple(alts))
     n = normalize(unit.text)
     ws, gs = tuple(words(n)), tuple(bigrams(n))
     should: list[Node] = []
@@ -134,10 +158,15 @@ def unit_node(unit: Unit, grams_only: bool = False) -> Node:
     if unit.field in (None, "title") and not grams_only:
         should.append(ConstScore(Term("title_key", re.sub(r"\s+", "", n)), TITLE_EXACT_SCORE))
     if unit.field is None and not grams_only:
-        canonical = docnumber.parse(unit.text)
+        canonical = _doc_number(unit.text)
         if canonical:
             should.append(ConstScore(Term("doc_number_key", docnumber.key(canonical)), DOC_NUMBER_SCORE))
     return Bool(should=tuple(should))
+
+
+def _doc_number(text: str) -> str | None:
+    """The canonical 文号 when the text is one, in any script (佳政發〔2007〕12號)."""
+    return docnumber.parse(text) or docnumber.parse(normalize(text))
 
 
 def _phrase(fieldname: str, tokens: tuple[str, ...]) -> Node:

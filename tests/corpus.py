@@ -63,3 +63,21 @@ def facet_counts(docs: list[Document], field: str) -> dict[str, int]:
             if v is not None:
                 counts[str(v)] = counts.get(str(v), 0) + 1
     return counts
+
+
+def title_containing(term: str, audience: Audience) -> set[str]:
+    """Ids of visible documents whose title contains the normalised term."""
+    t = normalize(term)
+    return {d.id for d in visible(audience) if t in normalize(d.title)}
+
+
+def in_years(lo: int, hi: int, audience: Audience) -> set[str]:
+    """Ids of visible documents whose year lies in [lo, hi]."""
+    return {d.id for d in visible(audience) if d.year is not None and lo <= d.year <= hi}
+
+
+def with_agency_or_title(value: str, audience: Audience) -> set[str]:
+    """Ids for `机关:value`: an agency that starts with the value, or a title naming it."""
+    v = normalize(value)
+    return {d.id for d in visible(audience)
+            if any(normalize(a).startswith(v) or a.startswith(value) for a in d.agency) or v in normalize(d.title)}

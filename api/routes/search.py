@@ -5,18 +5,21 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import StringConstraints
 
 from api.deps import get_audience, get_engine
 from api.errors import ERROR_RESPONSES, bad_request
 from api.highlight import lead, query_terms, snippets
 from api.schemas import FacetValueOut, HitOut, LooserOut, SearchOut, SnippetOut, SuggestOut
 from engine import Engine
+from engine.base import InvalidCursor
 from engine.model import Audience, Hit
-from engine.query import MatchAll, Node, Range, SearchSpec, Terms
+from engine.query import Bool, MatchAll, Node, Range, SearchSpec, Terms
 from engine import syntax
 
 router = APIRouter(prefix="/api", tags=["search"])
@@ -27,7 +30,34 @@ FACETS = ("collection", "agency", "year", "category", "doc_type", "validity")
 HIT_FIELDS = ("id", "title", "doc_number", "agency", "date", "published", "collection", "validity",
               "category", "doc_type", "year", "pages", "archival_code", "page_text")
 
-Str = Annotated[list[str] | None, Query(max_length=20)]
+MAX_VALUE_CHARS = 200
+MAX_CURSOR_CHARS = 500
+Str = Annotated[list[Annotated[str, StringConstraints(max_length=MAX_VALUE_CHARS)]] | None,
+                Query(max_length=20, description="any of these values (repeat the parameter)")]
+# The dates an index can hold (the embedded engine counts nanoseconds in 64 bits); bounds
+# outside are clamped, so any valid date is accepted.
+EARLIEST, LATEST = date(1678, 1, 1), date(2261, 12, 31)
+# YYYY-MM-DD only: a bare number would otherwise be read as a Unix timestamp.
+IsoDate = Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}-\d{2}$", json_schema_extra={"format": "date"},
+                                      description="YYYY-MM-DD")]
+
+
+def _date(value: str | None, name: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise bad_request(f"日期不正确 / {name}: not a valid date (YYYY-MM-DD)") from None
+
+
+def date_filter(lo: date | None, hi: date | None) -> Node:
+    """成文日期 within [lo, hi]; a document without one (some released documents carry only a
+    发布日期) is placed by its 发布日期 instead, as its year is."""
+    lo = min(max(lo, EARLIEST), LATEST) if lo else None
+    hi = max(min(hi, LATEST), EARLIEST) if hi else None
+    undated = Bool(must=(Range("published", lo, hi),), must_not=(Range("date", gte=EARLIEST),))
+    return Bool(should=(Range("date", lo, hi), undated))
 
 
 def filters_from(params: dict[str, Any]) -> dict[str, Node]:
@@ -42,7 +72,7 @@ def filters_from(params: dict[str, Any]) -> dict[str, Node]:
     if lo or hi:
         if lo and hi and lo > hi:
             raise bad_request("起始日期晚于结束日期 / date_from is after date_to")
-        out["date"] = Range("date", lo, hi)
+        out["date"] = date_filter(lo, hi)
     return out
 
 
@@ -57,15 +87,33 @@ def encode_cursor(sort_key: list[Any], fingerprint: str) -> str:
 
 
 def decode_cursor(cursor: str, fingerprint: str) -> list[Any]:
+    """The search_after key inside a cursor we handed out, checked for shape: a short list
+    of plain values. Anything else is a 422 (never a 500), and the message names nothing."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        data = json.loads(raw)
+        data = json.loads(raw, parse_constant=_no_constant)
         after, f = data["a"], data["f"]
     except (ValueError, KeyError, TypeError) as exc:
         raise bad_request("翻页游标无效 / invalid cursor") from exc
-    if f != fingerprint or not isinstance(after, list):
-        raise bad_request("翻页游标与当前检索条件不符 / cursor belongs to another search") from None
+    if not isinstance(after, list) or not 1 <= len(after) <= 3 or not all(map(_plain, after)):
+        raise bad_request("翻页游标无效 / invalid cursor")
+    if f != fingerprint:
+        raise bad_request("翻页游标与当前检索条件不符 / cursor belongs to another search")
     return after
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(name)  # NaN and Infinity are not JSON
+
+
+def _plain(v: Any) -> bool:
+    if isinstance(v, bool):
+        return False
+    if isinstance(v, int):
+        return abs(v) < 2**63
+    if isinstance(v, float):
+        return math.isfinite(v)
+    return isinstance(v, str) and len(v) <= MAX_VALUE_CHARS
 
 
 def hit_out(hit: Hit, terms: list[str]) -> HitOut:
@@ -94,16 +142,17 @@ def search(
     validity: Str = None,
     fonds: Str = None,
     year: Annotated[list[Annotated[int, Query(ge=1000, le=2999)]] | None, Query(max_length=50)] = None,
-    date_from: date | None = None,
-    date_to: date | None = None,
+    date_from: IsoDate = None,
+    date_to: IsoDate = None,
     access: Annotated[list[Literal["open", "reading_room", "restricted"]] | None, Query(description="staff only")] = None,
     sort: Literal["relevance", "date_desc", "date_asc"] = "relevance",
     page: Annotated[int, Query(ge=1, le=MAX_WINDOW)] = 1,
     size: Annotated[int, Query(ge=1, le=100)] = 10,
-    cursor: Annotated[str | None, Query(max_length=500, description="next_cursor of the previous page")] = None,
+    cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_CHARS, description="next_cursor of the previous page")] = None,
     engine: Engine = Depends(get_engine),
     audience: Audience = Depends(get_audience),
 ) -> SearchOut:
+    date_from, date_to = _date(date_from, "date_from"), _date(date_to, "date_to")
     params = {"collection": collection, "agency": agency, "category": category, "doc_type": doc_type,
               "validity": validity, "fonds": fonds, "year": year, "date_from": date_from, "date_to": date_to,
               "access": access if audience == Audience.staff else None}
@@ -113,13 +162,18 @@ def search(
     after = decode_cursor(cursor, fingerprint) if cursor else None
     if after is None and page * size > MAX_WINDOW:
         raise bad_request(f"超过 {MAX_WINDOW} 条请使用 cursor 翻页 / beyond {MAX_WINDOW} results use the cursor")
-    spec = SearchSpec(query=syntax.to_node(parsed), filters=filters, facets=FACETS,
-                      sort=sort, offset=(page - 1) * size, size=size, search_after=after, fields=HIT_FIELDS)
-    result = engine.search(spec, audience)
+    # With a cursor the position comes from the cursor, not from `page`.
+    spec = SearchSpec(query=syntax.to_node(parsed), filters=filters, facets=FACETS, sort=sort,
+                      offset=0 if after else (page - 1) * size, size=size, search_after=after, fields=HIT_FIELDS)
+    try:
+        result = engine.search(spec, audience)
+    except InvalidCursor as exc:
+        raise bad_request("翻页游标无效 / invalid cursor") from exc
     terms = query_terms(parsed)
     hits = [hit_out(h, terms) for h in result.hits]
     next_cursor = None
-    if result.hits and result.hits[-1].sort is not None and spec.offset + len(hits) < result.total:
+    more = bool(after) or spec.offset + len(hits) < result.total
+    if len(hits) == size and more and result.hits[-1].sort is not None:
         next_cursor = encode_cursor(result.hits[-1].sort, fingerprint)
     looser = _looser(engine, audience, parsed, filters) if result.total == 0 and not parsed.empty else None
     return SearchOut(
@@ -133,8 +187,10 @@ def _looser(engine: Engine, audience: Audience, parsed: syntax.ParsedQuery, filt
     """Zero results: offer any of the words; failing that, the same words without filters."""
     text = syntax.looser_text(parsed)
     candidates = [(text, filters, False)] if text else []
-    if filters:
-        candidates.append((text or " ".join(u.text for u in parsed.units()), {}, True))
+    # Dropping filters keeps the staff's own `access` choice: it narrows who, not what.
+    kept = {k: v for k, v in filters.items() if k == "access"}
+    if len(filters) > len(kept):
+        candidates.append((text or " ".join(u.text for u in parsed.units()), kept, True))
     for q, f, dropped in candidates:
         if not q:
             continue

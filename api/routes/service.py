@@ -10,6 +10,7 @@ from api.errors import ERROR_RESPONSES
 from api.schemas import ConfigOut, FacetValueOut, HealthOut, StatsOut
 from engine import Engine, EngineUnavailable
 from engine.model import Audience
+from engine.query import MatchAll
 from settings import Settings
 
 router = APIRouter(prefix="/api", tags=["service"])
@@ -26,15 +27,20 @@ def stats(engine: Engine = Depends(get_engine), audience: Audience = Depends(get
 
 
 @router.get("/health", response_model=HealthOut, responses={503: {"model": HealthOut}}, summary="Engine reachable, index size, last indexing")
-def health(request: Request) -> HealthOut | JSONResponse:
+def health(request: Request, audience: Audience = Depends(get_audience)) -> HealthOut | JSONResponse:
+    """`documents` counts what the caller may see; the index size (which grows with every
+    document, restricted ones included) is for staff only."""
     settings: Settings = request.app.state.settings
     try:
-        info = get_engine(request).info()
+        engine = get_engine(request)
+        info = engine.info()
+        documents = info.get("documents") if audience == Audience.staff else engine.count(MatchAll(), audience)
     except EngineUnavailable:
         body = HealthOut(status="unavailable", engine=settings.engine)
         return JSONResponse(status_code=503, content=body.model_dump())
-    return HealthOut(status="ok", engine=info.get("engine", settings.engine), documents=info.get("documents"),
-                     index_bytes=info.get("index_bytes"), last_indexed=info.get("last_commit"))
+    return HealthOut(status="ok", engine=info.get("engine", settings.engine), documents=documents,
+                     index_bytes=info.get("index_bytes") if audience == Audience.staff else None,
+                     last_indexed=info.get("last_commit"))
 
 
 @router.get("/config", response_model=ConfigOut, summary="Settings the page needs (kiosk mode)")

@@ -1,0 +1,179 @@
+"""Query semantics of the search box, per backend: what a query finds is checked against the
+brute-force answers of tests/corpus.py; how it ranks (title over body, whole words over
+bigrams, exact 文号 first, tie-breaks) against a small corpus built so the order is known."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from engine import Engine, syntax
+from engine.embedded import open_embedded
+from engine.model import Audience, Document, Page
+from engine.query import SearchSpec
+from tests import corpus
+
+ALL = 10_000
+
+
+def ids(engine: Engine, q: str, audience: Audience = Audience.public, **kw) -> list[str]:
+    spec = SearchSpec(query=syntax.to_node(syntax.parse(q)), size=ALL, **kw)
+    return [h.id for h in engine.search(spec, audience).hits]
+
+
+# -- what matches: against the brute-force answers ------------------------------------------
+
+@pytest.mark.parametrize("simplified, other", [
+    ("档案法", "檔案法"),            # traditional script
+    ("环境保护", "環境保護"),
+    ("人民法院", "人民法院"),        # full-width letters and digits fold too (below)
+])
+def test_traditional_script_finds_what_simplified_finds(backend, simplified, other):
+    assert set(ids(backend, other)) == set(ids(backend, simplified)) == corpus.containing(simplified, Audience.public)
+
+
+def test_full_width_query_finds_what_half_width_finds(backend):
+    assert ids(backend, "２０１８") == ids(backend, "2018")
+    assert ids(backend, "＂档案 管理＂") == ids(backend, '"档案 管理"')
+    assert ids(backend, "环境　－海洋") == ids(backend, "环境 -海洋")  # ideographic space, full-width minus
+
+
+def test_phrase_in_curly_quotes_is_a_phrase(backend):
+    assert set(ids(backend, "“人民 法院”", Audience.staff)) == corpus.containing("人民法院", Audience.staff)
+
+
+@pytest.mark.parametrize("term", ["保护", "档案", "环境"])
+def test_title_field_finds_exactly_the_titles_containing_it(backend, term):
+    for audience in Audience:
+        assert set(ids(backend, f"标题:{term}", audience)) == corpus.title_containing(term, audience)
+    # Field names in traditional script and English mean the same.
+    assert set(ids(backend, f"標題:{term}")) == set(ids(backend, f"title:{term}")) == set(ids(backend, f"标题:{term}"))
+
+
+def test_agency_field_finds_the_agency(backend):
+    for value in ("全国人民代表大会常务委员会", "全国人民代表大会", "全國人民代表大會"):
+        assert set(ids(backend, f"机关:{value}")) == corpus.with_agency_or_title(value, Audience.public)
+
+
+def test_year_field_single_year_range_and_reversed_range(backend):
+    assert set(ids(backend, "年份:2018")) == corpus.in_years(2018, 2018, Audience.public)
+    assert set(ids(backend, "年份:2001-2010")) == corpus.in_years(2001, 2010, Audience.public)
+    assert set(ids(backend, "年份:2010-2001")) == corpus.in_years(2001, 2010, Audience.public)
+    both = corpus.in_years(2018, 2018, Audience.public) & corpus.containing("环境", Audience.public)
+    assert set(ids(backend, "环境 年份:2018")) == both
+
+
+def test_excluding_a_year_keeps_the_other_years(backend):
+    env = corpus.containing("环境", Audience.public)
+    assert set(ids(backend, "环境 -年份:2018")) == env - corpus.in_years(2018, 2018, Audience.public)
+
+
+def test_or_of_a_field_and_a_word(backend):
+    expected = corpus.title_containing("档案", Audience.public) | corpus.containing("海洋", Audience.public)
+    assert set(ids(backend, "标题:档案 OR 海洋")) == expected
+
+
+@pytest.mark.parametrize("q", [
+    '"unbalanced', 'OR', 'OR OR', '-', '--', '标题:', '文号:', '机关:', '年份:', '年份:abc', '年份:99999',
+    ':', '((档案', '档案))', '*', '?', '\\', '"""', '""', '-""', 'AND OR NOT', '机关:国', '机关:a', '标题:"',
+    '文号:[2007]', '佳政发[', '〔2007〕', '[]', '-年份:2018-', 'a' * 200, '档' * 200, '\x00', '\u200b',
+    '𠀀𠀁', '🙂', 'title:', 'TITLE:档案', '年份:2001-2007-2009', '"档案" OR', '- 档案',
+])
+def test_bad_syntax_is_never_an_error(backend, q):
+    """Whatever the box holds becomes a query that runs; syntax it cannot read is words."""
+    for audience in (Audience.public, Audience.staff):
+        res = backend.search(SearchSpec(query=syntax.to_node(syntax.parse(q)), size=5,
+                                        facets=("agency", "year")), audience)
+        assert res.total >= 0
+
+
+def test_unreadable_syntax_degrades_to_words(backend):
+    # An unbalanced quote is dropped; the words still count.
+    assert set(ids(backend, '"人民 法院', Audience.staff)) == set(ids(backend, "人民 法院", Audience.staff))
+    # A field name that is not one is a word.
+    assert set(ids(backend, "年份:abc")) == set(ids(backend, "年份 abc"))
+
+
+def test_title_matches_rank_above_body_matches(backend):
+    for term in ("保护", "档案"):
+        in_title = corpus.title_containing(term, Audience.public)
+        found = ids(backend, term)
+        assert in_title and set(found[:len(in_title)]) == in_title, term
+
+
+def test_rank_and_membership_are_the_same_for_every_audience(backend):
+    """The access filter narrows, it does not reorder: the public ranking is the staff ranking
+    with the documents the public may not see taken out."""
+    public = {d.id for d in corpus.visible(Audience.public)}
+    staff = ids(backend, "法院 OR 环境", Audience.staff)
+    assert ids(backend, "法院 OR 环境", Audience.public) == [i for i in staff if i in public]
+
+
+# -- how it ranks: a small corpus built so the order is known ------------------------------------
+
+def _doc(id: str, title: str, body: str, *, year: int = 2020, validity: str | None = "现行有效",
+         doc_number: str | None = None, collection: str = "current") -> Document:
+    return Document(id=id, collection=collection, title=title, pages=[Page(1, body)], doc_number=doc_number,
+                    agency=["测试市人民政府"], date=date(year, 6, 1), validity=validity, access="open")
+
+
+FILLER = "本文件自发布之日起施行。各单位应当认真贯彻落实，结合实际制定具体措施。"
+RANKING_DOCS = (
+    # whole word beats bigram: 会计 is a word in w1, only a bigram (开会|计划) in w2
+    _doc("w1", "关于加强财务工作的意见", FILLER + "会计工作由各单位负责。" + FILLER),
+    _doc("w2", "关于加强财务工作的办法", FILLER + "开会计划由各单位负责。" + FILLER),
+    # title beats body
+    _doc("t1", "关于湿地的通知", FILLER + FILLER),
+    _doc("t2", "关于开展工作的通知", FILLER + "湿地湿地湿地湿地湿地湿地。" + FILLER),
+    # exact 文号 first, even against a document that cites it over and over
+    _doc("n1", "关于调整补助标准的通知", FILLER, doc_number="佳政发〔2007〕12号"),
+    _doc("n2", "佳政发〔2007〕12号的解读", ("根据佳政发〔2007〕12号，" * 8) + FILLER),
+    # equal relevance: in force before repealed, then newer before older, archives in between
+    _doc("e_valid_2021", "关于候鸟保护的规定", FILLER, year=2021),
+    _doc("e_valid_2019", "关于候鸟保护的规定", FILLER, year=2019),
+    _doc("e_valid_1998", "关于候鸟保护的规定", FILLER, year=1998),
+    _doc("e_repealed_2022", "关于候鸟保护的规定", FILLER, year=2022, validity="已废止"),
+    _doc("e_history_2020", "关于候鸟保护的规定", FILLER, year=2020, validity="历史版本"),
+    _doc("e_archive_2000", "关于候鸟保护的规定", FILLER, year=2000, validity=None, collection="archive"),
+)
+
+
+@pytest.fixture(scope="module", params=["embedded", "elasticsearch"])
+def ranking(request, tmp_path_factory) -> Engine:
+    if request.param == "embedded":
+        engine = Engine(open_embedded(tmp_path_factory.mktemp("ranking"), writable=True))
+    else:
+        from tests.es_backend import elastic_engine_or_skip
+
+        engine = elastic_engine_or_skip()
+    engine.upsert(RANKING_DOCS)
+    engine.commit()
+    yield engine
+    engine.close()
+
+
+def test_whole_word_ranks_above_bigram(ranking):
+    assert ids(ranking, "会计") == ["w1", "w2"]
+
+
+def test_title_match_ranks_above_body_match(ranking):
+    assert ids(ranking, "湿地") == ["t1", "t2"]
+
+
+@pytest.mark.parametrize("q", ["佳政发[2007]12号", "佳政发〔2007〕12号", "佳政发（2007）12号", "佳政发(2007)第12号",
+                               "佳政发 [2007] 12号", "佳政發〔2007〕12號", "文号:佳政发[2007]12号"])
+def test_doc_number_in_any_bracket_style_ranks_that_document_first(ranking, q):
+    assert ids(ranking, q)[0] == "n1"
+
+
+def test_equal_relevance_puts_documents_in_force_first_then_newer(ranking):
+    order = ids(ranking, "候鸟")
+    assert order == ["e_valid_2021", "e_valid_2019", "e_archive_2000", "e_valid_1998",
+                     "e_repealed_2022", "e_history_2020"]
+
+
+def test_empty_query_orders_by_the_same_tie_breaks(ranking):
+    order = ids(ranking, "")
+    assert order.index("e_valid_2021") < order.index("e_valid_2019") < order.index("e_valid_1998")
+    assert order.index("e_valid_1998") < order.index("e_repealed_2022")

@@ -1,0 +1,304 @@
+"""The leak test: restricted (and reading-room) documents carrying unique marker strings in
+every field are indexed beside open ones, and no public or reading-room response, on any
+endpoint, contains a marker or counts a document the caller may not see.
+
+Two oracles: the markers themselves (a string scan of every response), and the staff view
+narrowed by the staff-only `access` filter: a public answer must equal the staff answer
+restricted to `access=open`, a reading-room answer the staff answer restricted to
+`access=open,reading_room`, in totals, hits, facet counts and the looser-query offer."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from api.app import create_app
+from engine import Engine
+from engine.embedded import open_embedded
+from engine.model import ACCESS_FOR, Audience, Document, Page
+from settings import Settings
+
+STAFF, ROOM = "staff-leak-key", "room-leak-key"
+KEYS = {Audience.public: None, Audience.reading_room: ROOM, Audience.staff: STAFF}
+
+# Strings that exist only in the restricted documents (title, body, agency, 文号, category,
+# doc_type, validity, fonds, archival code, retention, recipients, id) ...
+SECRET = {
+    "id": "LEAKID7731", "title": "绝密标记甲乙丙鲟鳇鱼洄游调查", "agency": "鳇鱼绝密标记机关丁戊",
+    "doc_number": "鲟密发〔2019〕77号", "category": "绝密标记类别己庚", "doc_type": "绝密标记文种",
+    "validity": "绝密标记效力", "fonds": "J999 绝密标记全宗", "archival_code": "LEAKCODE-0001",
+    "retention": "绝密标记期限", "recipient": "绝密标记收文单位", "body": "翡翠鹦鹉螺计划",
+}
+SECRET_YEAR = 1911
+# ... and only in the reading-room document (hidden from the public, shown in the reading room).
+ROOM_ONLY = {"id": "ROOMID5521", "title": "阅览标记壬癸候鸟迁徙档案", "agency": "阅览标记机关",
+             "doc_number": "阅密发〔2016〕8号", "category": "阅览标记类别", "body": "琥珀蜻蜓方案"}
+ROOM_YEAR = 1923
+
+SECRET_MARKERS = ["绝密标记", "甲乙丙", "鲟鳇鱼洄游", "LEAKID", "鲟密发", "LEAKCODE", "翡翠鹦鹉螺", "丁戊",
+                  "己庚", "J999", "鳇鱼绝密", "jmbj", "juemi", "xunhuang"]
+ROOM_MARKERS = ["阅览标记", "壬癸", "ROOMID", "阅密发", "琥珀蜻蜓"]
+
+# Words the open documents share with the hidden ones, so they are reachable by search,
+# similar documents and completions from the same starting letters.
+SHARED = "佳木斯市湿地保护与鲟鱼资源调查，档案管理工作报告。"
+
+
+def _hidden_doc(m: dict[str, str], access: str, year: int, source: Path, media: str) -> Document:
+    body = f"{SHARED}{m['body']}。{m['title']}。{m['doc_number']}。{m['agency']}。" + SHARED * 3
+    return Document(
+        id=m["id"], collection="archive", title=m["title"], pages=[Page(1, body), Page(2, SHARED + m["body"])],
+        doc_number=m["doc_number"], agency=[m["agency"]], recipients=[m.get("recipient", m["agency"])],
+        date=date(year, 10, 10), published=date(year, 10, 11), category=m["category"],
+        doc_type=m.get("doc_type", "报告"), fonds=m.get("fonds", "J012"), archival_code=m.get("archival_code"),
+        retention=m.get("retention"), validity=m.get("validity"), access=access,
+        source_path=str(source), source_sha256=m["id"], media_type=media,
+    )
+
+
+def _open_docs() -> list[Document]:
+    docs = []
+    for i in range(12):
+        docs.append(Document(
+            id=f"open-{i:02d}", collection="current" if i % 3 else "archive",
+            title=f"佳木斯市湿地保护工作报告（第{i + 1}号）" if i % 2 else f"关于鲟鱼资源调查的通知{i}",
+            pages=[Page(1, SHARED * (1 + i % 3) + f"第{i}次会议纪要。")],
+            doc_number=f"佳档发〔{2000 + i}〕{i + 1}号", agency=["佳木斯市档案局" if i % 2 else "佳木斯市档案馆"],
+            date=date(2000 + i, 3, 1), category="档案管理" if i % 2 else "环境保护", doc_type="报告",
+            validity="现行有效" if i % 4 else "已废止", fonds="J012", access="open",
+        ))
+    return docs
+
+
+@pytest.fixture(scope="module")
+def leak_index(tmp_path_factory) -> Path:
+    data = tmp_path_factory.mktemp("leak-data")
+    files = data / "files"
+    files.mkdir()
+    secret_png, room_txt = files / "secret.png", files / "room.txt"
+    Image.new("RGB", (60, 80), "white").save(secret_png)
+    room_txt.write_text(ROOM_ONLY["body"], encoding="utf-8")
+    engine = Engine(open_embedded(data, writable=True))
+    engine.upsert(_open_docs() + [
+        _hidden_doc(SECRET, "restricted", SECRET_YEAR, secret_png, "image/png"),
+        _hidden_doc(ROOM_ONLY, "reading_room", ROOM_YEAR, room_txt, "text/plain"),
+    ])
+    engine.commit()
+    engine.close()
+    return data
+
+
+@pytest.fixture(scope="module")
+def api(leak_index):
+    with TestClient(create_app(Settings(data=leak_index, staff_key=STAFF, reading_room_key=ROOM))) as c:
+        yield c
+
+
+def get(api, audience: Audience, path: str, params=None):
+    headers = {"X-Chayue-Key": KEYS[audience]} if KEYS[audience] else {}
+    return api.get(path, params=params, headers=headers)
+
+
+def markers_for(audience: Audience) -> list[str]:
+    return SECRET_MARKERS + (ROOM_MARKERS if audience == Audience.public else [])
+
+
+def assert_clean(audience: Audience, resp, sent: str = "") -> None:
+    """No marker the caller did not send themselves appears anywhere in the response."""
+    text = resp.content.decode("utf-8", "replace") + json.dumps(dict(resp.headers), ensure_ascii=False)
+    for marker in markers_for(audience):
+        if marker.lower() in sent.lower():
+            continue
+        assert marker.lower() not in text.lower(), (audience, marker, resp.request.url, text[:500])
+
+
+def _drop_echo(body: dict) -> dict:
+    body = dict(body)
+    body.pop("took_ms", None)
+    body.pop("next_cursor", None)
+    return body
+
+
+QUERIES = [
+    "", "绝密标记甲乙丙", "绝密", "标记", "甲乙丙", "鲟鳇鱼", "鲟鱼", "湿地", "翡翠鹦鹉螺计划", "LEAKID7731",
+    "鲟密发[2019]77号", "鲟密发〔2019〕77号", "文号:鲟密发〔2019〕77号", "机关:鳇鱼绝密标记机关丁戊", "机关:鳇鱼",
+    "标题:绝密标记", "年份:1911", "年份:1900-1930", '"绝密标记甲乙丙"', "绝密 OR 湿地", "湿地 -绝密", "阅览标记",
+    "琥珀蜻蜓", "ROOMID5521", "佳木斯 档案", "绝密标记 湿地",
+]
+FILTERS = [
+    {}, {"agency": SECRET["agency"]}, {"category": SECRET["category"]}, {"doc_type": SECRET["doc_type"]},
+    {"validity": SECRET["validity"]}, {"fonds": SECRET["fonds"]}, {"year": SECRET_YEAR}, {"year": ROOM_YEAR},
+    {"collection": "archive"}, {"collection": "current"}, {"date_from": "1900-01-01", "date_to": "1930-12-31"},
+    {"date_to": "1999-01-01"}, {"access": "restricted"}, {"access": ["restricted", "reading_room"]},
+    {"agency": ROOM_ONLY["agency"], "category": ROOM_ONLY["category"]}, {"agency": "佳木斯市档案局", "year": 2001},
+    {"validity": "已废止"},
+]
+SORTS = ["relevance", "date_desc", "date_asc"]
+
+
+def _narrowed(audience: Audience, params: dict) -> dict:
+    """The same request as staff, narrowed to what `audience` may see."""
+    out = {k: v for k, v in params.items() if k != "access"}
+    allowed = list(ACCESS_FOR[audience])
+    if "access" in params and audience == Audience.staff:
+        return params
+    out["access"] = allowed
+    return out
+
+
+@pytest.mark.parametrize("audience", [Audience.public, Audience.reading_room])
+def test_search_never_shows_or_counts_what_the_caller_may_not_see(api, audience):
+    checked = 0
+    for q, filters, sort in itertools.product(QUERIES, FILTERS, SORTS):
+        if sort != "relevance" and filters not in (FILTERS[0], FILTERS[1], FILTERS[6]):
+            continue  # every filter once per query; the sorts over a few
+        params = {"q": q, **filters, "sort": sort, "size": 100}
+        resp = get(api, audience, "/api/search", params)
+        assert resp.status_code == 200, resp.text
+        assert_clean(audience, resp, sent=q)
+        staff = get(api, Audience.staff, "/api/search", _narrowed(audience, params))
+        mine, theirs = _drop_echo(resp.json()), _drop_echo(staff.json())
+        assert mine == theirs, (audience, params)
+        checked += 1
+    assert checked > 300
+
+
+def test_staff_do_see_the_markers(api):
+    """The positive control: the markers are in the index and staff find them."""
+    body = get(api, Audience.staff, "/api/search", {"q": "翡翠鹦鹉螺计划"}).json()
+    assert [h["id"] for h in body["hits"]] == [SECRET["id"]]
+    body = get(api, Audience.staff, "/api/search", {"q": "", "size": 100}).json()
+    assert body["total"] == 14
+    assert {"value": str(SECRET_YEAR), "count": 1} in body["facets"]["year"]
+    assert SECRET["title"] in get(api, Audience.staff, "/api/suggest", {"q": "jmbj"}).json()["suggestions"]
+    # Completions by initials from an inner word (dag → 佳木斯市档案馆) work for everyone.
+    assert "佳木斯市档案馆" in get(api, Audience.public, "/api/suggest", {"q": "dag"}).json()["suggestions"]
+    assert "佳木斯市档案馆" in get(api, Audience.public, "/api/suggest", {"q": "jms"}).json()["suggestions"]
+    room = get(api, Audience.reading_room, "/api/search", {"q": "琥珀蜻蜓"}).json()
+    assert [h["id"] for h in room["hits"]] == [ROOM_ONLY["id"]]
+
+
+@pytest.mark.parametrize("audience", [Audience.public, Audience.reading_room])
+def test_totals_and_facet_counts_count_only_visible_documents(api, audience):
+    visible = 12 + (1 if audience == Audience.reading_room else 0)
+    body = get(api, audience, "/api/search", {"size": 100}).json()
+    assert body["total"] == visible == len(body["hits"])
+    for name, values in body["facets"].items():
+        if name in ("collection", "year", "category", "doc_type"):
+            assert sum(v["count"] for v in values) == visible, name
+        assert str(SECRET_YEAR) not in [v["value"] for v in values]
+
+
+def _prefixes(text: str) -> list[str]:
+    return [text[:n] for n in range(1, len(text) + 1)]
+
+
+SUGGEST_PREFIXES = sorted(set(
+    _prefixes("绝密标记甲乙丙") + _prefixes("鲟鳇鱼洄游") + _prefixes("鳇鱼绝密标记机关") + _prefixes("鲟密发〔2019〕77号")
+    + _prefixes("juemibiaoji") + _prefixes("xunhuangyu") + _prefixes("huangyujuemi") + _prefixes("jmbjjyb")
+    + _prefixes("xhyhy") + _prefixes("阅览标记") + _prefixes("yuelanbiaoji") + _prefixes("ylbj")
+    + ["湿地", "佳木斯", "jms", "sd", "档案", "dangan", "LEAK", "leak", "j999", "绝密标记类别", "琥珀"]
+))
+
+
+@pytest.mark.parametrize("audience", [Audience.public, Audience.reading_room])
+def test_suggestions_never_complete_to_hidden_titles_agencies_or_doc_numbers(api, audience):
+    for prefix in SUGGEST_PREFIXES:
+        resp = get(api, audience, "/api/suggest", {"q": prefix, "size": 20})
+        assert resp.status_code == 200
+        assert_clean(audience, resp, sent=prefix)
+        hidden = {SECRET["title"], SECRET["agency"], SECRET["doc_number"]}
+        if audience == Audience.public:
+            hidden |= {ROOM_ONLY["title"], ROOM_ONLY["agency"], ROOM_ONLY["doc_number"]}
+        assert not hidden & set(resp.json()["suggestions"]), prefix
+    if audience == Audience.reading_room:
+        assert ROOM_ONLY["title"] in get(api, audience, "/api/suggest", {"q": "ylbj"}).json()["suggestions"]
+
+
+@pytest.mark.parametrize("audience", [Audience.public, Audience.reading_room])
+def test_similar_from_an_open_document_never_offers_a_hidden_one(api, audience):
+    staff_ids = set()
+    for i in range(12):
+        resp = get(api, audience, f"/api/documents/open-{i:02d}/similar", {"size": 20})
+        assert resp.status_code == 200
+        assert_clean(audience, resp)
+        ids = {h["id"] for h in resp.json()["hits"]}
+        assert SECRET["id"] not in ids and (audience != Audience.public or ROOM_ONLY["id"] not in ids)
+        staff_ids |= {h["id"] for h in get(api, Audience.staff, f"/api/documents/open-{i:02d}/similar",
+                                          {"size": 20}).json()["hits"]}
+    assert SECRET["id"] in staff_ids  # the shared words do lead there, for staff
+
+
+HIDDEN_PATHS = ["/api/documents/{id}", "/api/documents/{id}?q=绝密", "/api/documents/{id}/file",
+                "/api/documents/{id}/pages/1.png", "/api/documents/{id}/pages/2.png", "/api/documents/{id}/similar",
+                "/api/documents/{id}/similar?size=20"]
+
+
+@pytest.mark.parametrize("audience", [Audience.public, Audience.reading_room])
+def test_hidden_documents_answer_exactly_like_missing_ones(api, audience):
+    hidden = [SECRET["id"]] + ([ROOM_ONLY["id"]] if audience == Audience.public else [])
+    for template in HIDDEN_PATHS:
+        missing = get(api, audience, template.format(id="NO-SUCH-DOC-000"))
+        for doc_id in hidden:
+            resp = get(api, audience, template.format(id=doc_id))
+            assert resp.status_code == missing.status_code == 404, (template, resp.text)
+            assert resp.json() == missing.json()
+            assert_clean(audience, resp)
+    # Staff get the same paths.
+    assert get(api, Audience.staff, f"/api/documents/{SECRET['id']}").json()["title"] == SECRET["title"]
+    assert get(api, Audience.staff, f"/api/documents/{SECRET['id']}/pages/1.png").status_code == 200
+    assert get(api, Audience.staff, f"/api/documents/{SECRET['id']}/file").status_code == 200
+
+
+@pytest.mark.parametrize("audience", [Audience.public, Audience.reading_room])
+def test_stats_and_health_count_only_visible_documents(api, audience):
+    visible = 12 + (1 if audience == Audience.reading_room else 0)
+    stats = get(api, audience, "/api/stats")
+    assert_clean(audience, stats)
+    s = stats.json()
+    assert s["total"] == visible
+    assert sum(v["count"] for v in s["collection"]) == visible
+    assert str(SECRET_YEAR) not in {v["value"] for v in s["year"]}
+    health = get(api, audience, "/api/health")
+    assert_clean(audience, health)
+    assert health.json()["documents"] == visible and health.json()["index_bytes"] is None
+    staff = get(api, Audience.staff, "/api/health").json()
+    assert staff["documents"] == 14 and staff["index_bytes"] > 0
+
+
+BAD_REQUESTS = [
+    ("/api/search", {"cursor": "not-a-cursor"}), ("/api/search", {"cursor": "eyJhIjpbMV0sImYiOiJ4In0"}),
+    ("/api/search", {"q": "绝密", "cursor": "eyJhIjpbIkxFQUtJRDc3MzEiXSwiZiI6IngifQ"}),
+    ("/api/search", {"page": 0}), ("/api/search", {"size": 1000}), ("/api/search", {"page": 9999, "size": 100}),
+    ("/api/search", {"sort": "secret"}), ("/api/search", {"year": "abc"}), ("/api/search", {"date_from": "1911-13-01"}),
+    ("/api/search", {"date_from": "1930-01-01", "date_to": "1900-01-01"}), ("/api/search", {"q": "绝" * 500}),
+    ("/api/suggest", {"q": ""}), ("/api/suggest", {"q": "绝" * 80}), ("/api/documents/LEAKID7731/pages/0.png", {}),
+    ("/api/documents/LEAKID7731/pages/x.png", {}), ("/api/documents/LEAKID7731/similar", {"size": 0}),
+    ("/api/nothing-here", {}), ("/api/documents/" + "L" * 300, {}),
+]
+
+
+@pytest.mark.parametrize("audience", [Audience.public, Audience.reading_room])
+def test_error_answers_name_nothing_hidden(api, audience):
+    for path, params in BAD_REQUESTS:
+        resp = get(api, audience, path, params)
+        assert 400 <= resp.status_code < 500, (path, params, resp.status_code)
+        assert set(resp.json()) == {"error", "message"}
+        assert_clean(audience, resp, sent=json.dumps(params, ensure_ascii=False) + path)
+
+
+def test_keyed_answers_are_never_stored_by_a_cache(api):
+    for audience in Audience:
+        resp = get(api, audience, "/api/search", {"q": "湿地"})
+        assert "X-Chayue-Key" in resp.headers["vary"]
+        assert "private" in resp.headers["cache-control"] or "no-store" in resp.headers["cache-control"]
+        if audience != Audience.public:
+            assert resp.headers["cache-control"] == "no-store"
+    staff_image = get(api, Audience.staff, f"/api/documents/{SECRET['id']}/pages/1.png")
+    assert staff_image.headers["cache-control"] == "no-store"
