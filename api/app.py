@@ -16,7 +16,7 @@ from settings import Settings, get_settings
 FRONTEND = Path(__file__).resolve().parent.parent / "frontend"
 
 # The page loads nothing from elsewhere; scripts only from our own files.
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
 
 
