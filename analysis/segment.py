@@ -33,8 +33,9 @@ def words(normalized: str) -> list[str]:
 
 
 def word_spans(text: str) -> list[tuple[str, int, int]]:
-    """jieba words of `text` with their character offsets (for completion keys)."""
-    return [t for t in _tokenizer.tokenize(text) if _WORDLIKE.search(normalize(t[0]))]
+    """jieba words of `text` with their character offsets, in search mode: the words inside
+    a long dictionary word too (档案局 inside 佳木斯市档案局), for completion starting points."""
+    return [t for t in _tokenizer.tokenize(text, mode="search") if _WORDLIKE.search(normalize(t[0]))]
 
 
 def bigrams(normalized: str) -> list[str]:

@@ -24,12 +24,9 @@ MAX_STARTS = 16
 
 def _suffix_starts(text: str) -> list[str]:
     """Completions start at the text and at each inner word start, so 档案 completes
-    中华人民共和国档案法 and dag completes 佳木斯市档案馆."""
-    starts = [text]
-    for _, begin, _ in word_spans(text):
-        if begin and len(text) - begin >= 2:
-            starts.append(text[begin:])
-    return starts[:MAX_STARTS]
+    中华人民共和国档案法, dag completes 佳木斯市档案馆 and daj 佳木斯市档案局."""
+    begins = sorted({begin for _, begin, _ in word_spans(text) if begin and len(text) - begin >= 2})
+    return [text] + [text[b:] for b in begins][: MAX_STARTS - 1]
 
 
 def suggest_keys(doc: Document) -> list[str]:

@@ -58,3 +58,12 @@ def test_the_page_is_served_at_the_root(client):
     r = client.get("/")
     assert r.status_code == 200 and "text/html" in r.headers["content-type"]
     assert "default-src 'self'" in r.headers["content-security-policy"]
+
+
+def test_suggestions_complete_agencies_from_inner_words_and_pinyin_initials(client):
+    def suggest(q):
+        return client.get("/api/suggest", params={"q": q}).json()["suggestions"]
+
+    assert "佳木斯市档案局" in suggest("jms")  # 佳木斯 by initials
+    assert "佳木斯市档案局" in suggest("daj")  # 档案局, a word inside the agency name
+    assert "佳木斯市档案局" in suggest("档案局")
