@@ -198,7 +198,7 @@ def load_pool(corpus: Path, seed: int = 0, n_titles: int = 20000, workers: int =
     else:
         analysed_chunks = [_analyse_chunk(c) for c in chunks]
         key_chunks = [_title_keys_chunk(c) for c in tchunks]
-    analysed = {t: a for c, res in zip(chunks, analysed_chunks) for t, a in zip(c, res)}
+    analysed = {t: a for c, res in zip(chunks, analysed_chunks, strict=True) for t, a in zip(c, res, strict=True)}
     keys = [k for chunk in key_chunks for k in chunk]
     df: dict[str, int] = {}
     for p in pieces:
@@ -287,7 +287,7 @@ class CachedAnalysis:
     def __init__(self, pool: Pool):
         self.cache = pool.analysed
         self.misses = 0
-        self.title_keys = {(e.title, tuple(e.agency)): k for e, k in zip(pool.titles, pool.title_keys)}
+        self.title_keys = {(e.title, tuple(e.agency)): k for e, k in zip(pool.titles, pool.title_keys, strict=True)}
         self._small: dict[str, tuple[str, str]] = {}
 
     def analyze(self, text: str) -> Analyzed:

@@ -6,7 +6,6 @@ snippets cut by the same highlighter the api uses (`api.routes.search.hit_out`).
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any

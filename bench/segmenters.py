@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from analysis import segment
 from analysis.normalize import normalize
@@ -35,7 +36,7 @@ def candidates() -> dict[str, Callable[[str], list[str]] | str]:
         j = rjieba.Jieba()
         for w, f, tag in _userdict():
             j.add_word(w, f, tag)
-        out["rjieba (jieba-rs)"] = lambda t: j.cut(t, True)
+        out["rjieba (jieba-rs)"] = lambda t, j=j: j.cut(t, True)
     except ImportError as exc:
         out["rjieba (jieba-rs)"] = f"not installed: {exc}"
     for mod_name in ("jieba_fast", "jieba_fast_dat"):
@@ -45,7 +46,7 @@ def candidates() -> dict[str, Callable[[str], list[str]] | str]:
             tk = mod.Tokenizer()
             tk.load_userdict(str(segment.USER_DICT))
             tk.initialize()
-            out[mod_name] = (lambda tk: lambda t: list(tk.cut(t, HMM=True)))(tk)
+            out[mod_name] = (lambda tk_: lambda t: list(tk_.cut(t, HMM=True)))(tk)
         except ImportError as exc:
             out[mod_name] = f"not installed: {exc}"
     return out
@@ -79,7 +80,7 @@ def compare(pool: corpus.Pool, sample_chars: int = 400_000) -> list[dict[str, An
         secs = time.perf_counter() - t0
         same_pieces = same_tokens = 0
         example = ""
-        for text, ref in zip(texts, reference):
+        for text, ref in zip(texts, reference, strict=True):
             got = _keep(cut(text))
             if got == ref:
                 same_pieces += 1
