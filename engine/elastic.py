@@ -273,7 +273,7 @@ def index_body() -> Json:
 
 
 def new_index_name(alias: str, now: dt.datetime | None = None) -> str:
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     return f"{alias}-{now:%Y%m%d-%H%M%S-%f}"  # index names must be lower case
 
 
@@ -490,7 +490,7 @@ class ElasticBackend:
             # Elasticsearch keeps no "last refresh" time; the newest indexed_at is the moment
             # the last visible write was made.
             "last_commit": counted.get("aggregations", {}).get("last", {}).get("value_as_string"),
-            "created": dt.datetime.fromtimestamp(max(millis) / 1000, dt.timezone.utc).isoformat(
+            "created": dt.datetime.fromtimestamp(max(millis) / 1000, dt.UTC).isoformat(
                 timespec="seconds") if millis else None,
         }
 

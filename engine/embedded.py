@@ -35,10 +35,10 @@ def _regex_escape(text: str) -> str:
 
 def _to_datetime(value: Any) -> dt.datetime:
     if isinstance(value, dt.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
     if isinstance(value, dt.date):
-        return dt.datetime(value.year, value.month, value.day, tzinfo=dt.timezone.utc)
-    return dt.datetime.fromisoformat(str(value)).replace(tzinfo=dt.timezone.utc) if "T" not in str(value) \
+        return dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
+    return dt.datetime.fromisoformat(str(value)).replace(tzinfo=dt.UTC) if "T" not in str(value) \
         else dt.datetime.fromisoformat(str(value))
 
 
@@ -270,7 +270,7 @@ class EmbeddedBackend:
             "engine": self.name,
             "documents": self._searcher().num_docs,
             "index_bytes": size,
-            "last_commit": dt.datetime.fromtimestamp(stamp / 1e9, dt.timezone.utc).isoformat(timespec="seconds")
+            "last_commit": dt.datetime.fromtimestamp(stamp / 1e9, dt.UTC).isoformat(timespec="seconds")
             if stamp else None,
         }
 

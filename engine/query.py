@@ -48,21 +48,21 @@ class Range:
 
 @dataclass(frozen=True)
 class Bool:
-    must: tuple["Node", ...] = ()
-    should: tuple["Node", ...] = ()  # at least one must match when there is no `must`
-    must_not: tuple["Node", ...] = ()
-    filter: tuple["Node", ...] = ()  # must match, does not score
+    must: tuple[Node, ...] = ()
+    should: tuple[Node, ...] = ()  # at least one must match when there is no `must`
+    must_not: tuple[Node, ...] = ()
+    filter: tuple[Node, ...] = ()  # must match, does not score
 
 
 @dataclass(frozen=True)
 class Boost:
-    query: "Node"
+    query: Node
     boost: float
 
 
 @dataclass(frozen=True)
 class ConstScore:
-    query: "Node"
+    query: Node
     score: float
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timezone
+from datetime import date, datetime, UTC
 from typing import Any
 
 from analysis import dates, docnumber
@@ -54,7 +54,7 @@ def to_record(doc: Document) -> dict[str, Any]:
         "source_sha256": doc.source_sha256,
         "media_type": doc.media_type,
         "suggest_keys": suggest_keys(doc),
-        "indexed_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "indexed_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     return {k: v for k, v in rec.items() if v is not None and v != []}
 

@@ -331,7 +331,7 @@ def truncate_last_page(pages: list[Page], fill: float, geom: Geometry) -> list[P
 # --------------------------------------------------------------------------------------
 
 def epoch(date: str) -> int:
-    d = dt.datetime.strptime(date, "%Y-%m-%d").replace(hour=9, tzinfo=dt.timezone.utc)
+    d = dt.datetime.strptime(date, "%Y-%m-%d").replace(hour=9, tzinfo=dt.UTC)
     return int(d.timestamp())
 
 
@@ -604,7 +604,7 @@ def write_image_pdf(path: Path, images: list[bytes], meta: dict):
     import img2pdf
 
     when = dt.datetime.strptime(meta["date"], "%Y-%m-%d").replace(
-        hour=9, tzinfo=dt.timezone.utc)
+        hour=9, tzinfo=dt.UTC)
     data = img2pdf.convert(
         images, title=meta["title"], author=meta["agency"], creator="chayue sample/build.py",
         producer="img2pdf", creationdate=when, moddate=when,

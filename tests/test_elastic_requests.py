@@ -21,7 +21,7 @@ import json
 import re
 import threading
 from collections.abc import Callable, Iterator
-from datetime import date, datetime, timezone
+from datetime import date, datetime, UTC
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -83,7 +83,7 @@ def test_dates_are_sent_as_strict_date_for_date_fields():
     assert es_value("published", "2019-03-04") == "2019-03-04"
     assert es_value("published", "2019-03-04T10:00:00+08:00") == "2019-03-04"
     # indexed_at keeps the default format, so it keeps its time.
-    stamp = datetime(2024, 5, 6, 7, 8, 9, tzinfo=timezone.utc)
+    stamp = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
     assert es_value("indexed_at", stamp) == "2024-05-06T07:08:09+00:00"
 
 
@@ -265,7 +265,7 @@ def test_search_bodies_are_valid_for_the_clients_typed_dsl(spec: SearchSpec):
 
 
 def test_the_typed_check_rejects_what_elasticsearch_would():
-    with pytest.raises(Exception):
+    with pytest.raises(Exception):  # noqa: B017 - whatever the typed DSL raises for an unknown query
         check_query({"phrase": {"body_words": {"query": "a b"}}})  # no such query
     with pytest.raises(AssertionError):
         check_query({"term": {"id": {"val": "a"}}})  # no such parameter
@@ -294,8 +294,8 @@ def test_field_meta_is_within_the_documented_limits():
 
 def test_index_names_are_valid_and_sort_by_time():
     # Index names: lower case, no \ / * ? " < > | space , #, not starting with - _ +.
-    a = new_index_name("chayue", datetime(2025, 1, 2, 3, 4, 5, 6, tzinfo=timezone.utc))
-    b = new_index_name("chayue", datetime(2025, 1, 2, 3, 4, 5, 7, tzinfo=timezone.utc))
+    a = new_index_name("chayue", datetime(2025, 1, 2, 3, 4, 5, 6, tzinfo=UTC))
+    b = new_index_name("chayue", datetime(2025, 1, 2, 3, 4, 5, 7, tzinfo=UTC))
     assert a == "chayue-20250102-030405-000006" and a < b
     assert a == a.lower() and not re.search(r'[\\/*?"<>| ,#:]', a)
 

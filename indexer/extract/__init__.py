@@ -37,13 +37,13 @@ class Extractor(Protocol):
     media_types: tuple[str, ...]
     extensions: tuple[str, ...]
 
-    def extract(self, path: Path, ocr: "OcrService") -> Extracted: ...
+    def extract(self, path: Path, ocr: OcrService) -> Extracted: ...
 
 
 class OcrService(Protocol):
     def ocr_images(
         self,
-        images: Iterable["Image"],
+        images: Iterable[Image],
         languages: str | None = None,
         *,
         numbers: Iterable[int] | None = None,
