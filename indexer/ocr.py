@@ -35,14 +35,14 @@ LOW_CONFIDENCE = 60  # mean word confidence below this marks a page for human re
 DOCUMENT_PSM = 6  # one uniform block: default psm 3 took 49 s and garbled an A4 page, psm 6 6 s
 VERTICAL_PSM = 5  # a single block of vertically aligned text
 PAGE_TIMEOUT_S = 300
-SINGLE_LINE_PSM = 7  # a line re-read on its own
+MIN_REREAD_PX = 12  # smaller line crops are noise, and tesseract can crash on them
 # chi_sim reads simplified pages at 86.6-92 mean confidence, traditional ones at 70-83.3 with
 # 10-30% of words below 60 (measured; see Ocr._script_in_doubt). A page under either limit
 # gets the script check's extra pass; others are simplified and skip it.
 SCRIPT_CHECK_BELOW = 85
 SCRIPT_CHECK_UNSURE_WORDS = 0.08
 RED_MARGIN = 60  # R above both G and B by this much: seal/letterhead ink, not text
-PREPROCESS_VERSION = 6  # bump when cleaning changes, so cached results are not reused
+PREPROCESS_VERSION = 7  # bump when cleaning changes, so cached results are not reused
 
 
 @dataclass(frozen=True)
@@ -338,7 +338,8 @@ class Ocr:
         try:
             result = self.ocr_image(image, langs)
         except pytesseract.TesseractError as e:
-            raise ExtractionError(f"{where}: OCR 失败 / tesseract failed: {e.message}") from e
+            detail = e.message or f"exit status {e.status}"
+            raise ExtractionError(f"{where}: OCR 失败 / tesseract failed: {detail}") from e
         except RuntimeError as e:  # pytesseract's timeout
             raise ExtractionError(f"{where}: OCR 超时 / tesseract timed out ({e})") from e
         return Page(number=number, text=result.text, ocr=True, confidence=result.confidence)
@@ -389,8 +390,20 @@ class Ocr:
             pad = max(8, (bottom - top) // 4)
             crop = binary.crop((max(0, left - pad), max(0, top - pad),
                                 min(binary.width, right + pad), min(binary.height, bottom + pad)))
-            again = self._tesseract(crop, langs, VERTICAL_PSM if psm == VERTICAL_PSM
-                                    else SINGLE_LINE_PSM)
+            if min(crop.size) < MIN_REREAD_PX:
+                out.append(line)
+                continue
+            try:
+                # The page's own mode, not psm 7 (single line): on the sample's sealed JPEG
+                # psm 7 crashed tesseract (SIGFPE) and read the other lines worse.
+                again = self._tesseract(crop, langs, psm)
+            except pytesseract.TesseractError as exc:
+                # A second reading is only a chance to do better: tesseract crashing on a
+                # line crop (seen: SIGFPE on the sample's sealed JPEG) must not fail the page.
+                log.warning("re-reading a line failed (tesseract exit %s); keeping the first reading",
+                            exc.status)
+                out.append(line)
+                continue
             confs = [c for x in again for c in x.confs]
             if confs and sum(confs) / len(confs) > sum(line.confs) / len(line.confs):
                 out.append(_Line([w for x in again for w in x.words], confs, line.box))

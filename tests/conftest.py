@@ -21,6 +21,12 @@ def sample_data(tmp_path_factory) -> Path:
     code = main(["index", str(SAMPLE / "current"), str(SAMPLE / "archive"),
                  "--manifest", str(SAMPLE / "manifest.csv"), "--data", str(data), "--quiet"])
     assert code == 0
+    from indexer.ledger import Ledger
+
+    ledger = Ledger(data / "ledger.sqlite")
+    not_indexed = [(e.path, e.status, e.reason) for e in ledger.entries() if e.status != "indexed"]
+    ledger.close()
+    assert not not_indexed, f"every file of the demo sample must be indexed: {not_indexed}"
     return data
 
 
