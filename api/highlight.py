@@ -19,6 +19,7 @@ from engine.syntax import ParsedQuery
 
 WINDOW = 90  # characters of context in a snippet
 MAX_SNIPPETS = 3
+SCAN_CHARS = 10_000  # read at most this much of a document for snippets once one matched
 
 
 def query_terms(parsed: ParsedQuery) -> list[str]:
@@ -36,27 +37,38 @@ def query_terms(parsed: ParsedQuery) -> list[str]:
     return sorted(terms, key=lambda t: (-len(t), t))
 
 
-_NFKC: dict[str, str] = {}  # character → its NFKC form, for the characters NFKC changes
+_SLOW = "\ue000"  # stands for a character whose NFKC form is not one character
 
 
-def _nfkc_table(text: str) -> dict[int, str] | None:
-    """str.translate table of NFKC for the characters of `text`, or None when a character
-    would not map to exactly one character (then offsets need the slow path)."""
-    table: dict[int, str] = {}
-    for ch in set(text):
-        if ch.isascii():
-            continue
-        n = _NFKC.get(ch)
-        if n is None:
-            n = _NFKC[ch] = _CONTROL.sub("", unicodedata.normalize("NFKC", ch))
-        if n != ch:
-            if len(n) != 1:
-                return None
-            table[ord(ch)] = n
-    return table
+class _NfkcTable(dict):
+    """str.translate table of NFKC (control characters dropped) for every character seen
+    so far, the unchanged ones mapped to themselves: after warm-up a page is translated in
+    one C call with no Python per character. A character whose NFKC form is not exactly one
+    character maps to _SLOW, which sends the page down the slow path."""
+
+    def __missing__(self, code: int) -> str:
+        ch = chr(code)
+        n = ch if ch.isascii() else _CONTROL.sub("", unicodedata.normalize("NFKC", ch))
+        if len(n) != 1 or ch == _SLOW:
+            n = _SLOW
+        self[code] = n
+        return n
 
 
-def _normalized_with_offsets(text: str) -> tuple[str, list[int]]:
+_NFKC = _NfkcTable()
+
+
+def _normalized(text: str) -> str | None:
+    """The page normalised as the index was (NFKC, simplified, lower case), character for
+    character, or None when that changes its length (then the slow path maps offsets)."""
+    converted = text.translate(_NFKC)
+    if _SLOW in converted:
+        return None
+    converted = _t2s.convert(converted).lower()
+    return converted if len(converted) == len(text) else None
+
+
+def _normalized_with_offsets(text: str, converted: str | None = None) -> tuple[str, list[int] | range]:
     """The normalised text and, for each of its characters, the index in the original.
 
     Like analysis.normalize, but so that every match maps back; whitespace between Chinese
@@ -64,10 +76,11 @@ def _normalized_with_offsets(text: str) -> tuple[str, list[int]]:
     across the break). Full-width punctuation is in nearly every page: when each character
     normalises to one character (the usual case) the whole page is done in a few C calls,
     and character by character only otherwise."""
-    table = _nfkc_table(text)
-    converted = _t2s.convert(text.translate(table)).lower() if table is not None else None
-    if converted is not None and len(converted) == len(text):
-        norm, index = converted, list(range(len(text)))
+    if converted is None:
+        converted = _normalized(text)
+    index: list[int] | range
+    if converted is not None:
+        norm, index = converted, range(len(text))
     else:
         chars, index = [], []
         for i, ch in enumerate(text):
@@ -87,11 +100,24 @@ def _normalized_with_offsets(text: str) -> tuple[str, list[int]]:
     return norm, index
 
 
+def _may_match(text: str, terms: list[str]) -> tuple[bool, str | None]:
+    """A cheap test before offsets are built: False only when no term can be on the page.
+    (A CJK gap, e.g. a line break inside a word, is removed first only when the page has one.)"""
+    converted = _normalized(text)
+    if converted is None:
+        return True, None
+    probe = CJK_GAP.sub("", converted) if CJK_GAP.search(converted) else converted
+    return any(t in probe for t in terms), converted
+
+
 def find_spans(text: str, terms: list[str]) -> list[tuple[int, int]]:
     """Non-overlapping [start, end) spans of the original text that match a term."""
     if not terms or not text:
         return []
-    norm, index = _normalized_with_offsets(text)
+    found, converted = _may_match(text, terms)
+    if not found:
+        return []
+    norm, index = _normalized_with_offsets(text, converted)
     taken = bytearray(len(norm))
     spans: list[tuple[int, int]] = []
     for term in terms:
@@ -158,13 +184,30 @@ def _render(text: str, w: _Window) -> str:
     return ("…" if w.start > 0 else "") + body + ("…" if w.end < len(text) else "")
 
 
+def _maximal(terms: list[str]) -> int:
+    """How many distinct terms a window with every query word can show: terms that are not
+    part of a longer term (a phrase marks as one span, not as its words)."""
+    return sum(1 for t in terms if not any(t != u and t in u for u in terms))
+
+
 def snippets(pages: list[str], terms: list[str], limit: int = MAX_SNIPPETS) -> list[Snippet]:
-    """Up to `limit` snippets from the pages that match best, in page order."""
+    """Up to `limit` snippets from the pages that match best, in page order.
+
+    Pages are read in order and reading stops early: once `limit` windows show every query
+    word, or once SCAN_CHARS characters are read and some window was found (a long
+    document's best snippets are then those of its first pages that match)."""
     windows: list[_Window] = []
+    full = _maximal(terms)
+    complete = read = 0
     for number, text in enumerate(pages, 1):
         spans = find_spans(text, terms)
         if spans:
-            windows.extend(_windows(number, text, spans, {}))
+            found = _windows(number, text, spans, {})
+            windows.extend(found)
+            complete += sum(1 for w in found if w.distinct >= full)
+        read += len(text)
+        if complete >= limit or (windows and read >= SCAN_CHARS):
+            break
     best = sorted(windows, key=lambda w: (-w.distinct, -len(w.spans), w.page, w.start))[:limit]
     best.sort(key=lambda w: (w.page, w.start))
     return [Snippet(page=w.page, html=_render(pages[w.page - 1], w)) for w in best]

@@ -62,8 +62,13 @@ def access_filter(audience: Audience) -> Node:
 def with_tiebreak(query: Node) -> Node:
     # "Not repealed" rather than "valid": an archive item has no validity and is not
     # pushed below current documents for it.
+    # The year bonus is YEAR_BONUS per year since 1950, capped after 2035: one term clause
+    # per year with its whole bonus (and one range for the years past the last), the same
+    # scores as a step per year, but a range over the year column per step cost most of a
+    # query (at 10k docs: 8.7 ms a search with the 86 ranges, 1.1 ms without, 2.0 ms with these terms).
     bonus: list[Node] = [ConstScore(Bool(must_not=(Terms("validity", NO_LONGER_VALID),)), VALID_BONUS)]
-    bonus += [ConstScore(Range("year", gte=y), YEAR_BONUS) for y in YEARS]
+    bonus += [ConstScore(Term("year", y), YEAR_BONUS * (y - YEARS.start + 1)) for y in YEARS]
+    bonus.append(ConstScore(Range("year", gte=YEARS.stop), YEAR_BONUS * len(YEARS)))
     return Bool(must=(query,), should=tuple(bonus))
 
 

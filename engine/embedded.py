@@ -42,6 +42,19 @@ def _to_datetime(value: Any) -> dt.datetime:
         else dt.datetime.fromisoformat(str(value))
 
 
+class _Translated:
+    """A translated query and its translated filters (by key)."""
+
+    def __init__(self, query: tantivy.Query, filters: dict[str, tantivy.Query]):
+        self.query, self.filters = query, filters
+
+    def combined(self, except_key: str | None = None) -> tantivy.Query:
+        clauses = [(tantivy.Occur.Must, self.query)]
+        clauses += [(tantivy.Occur.Must, tantivy.Query.boost_query(f, 0.0))
+                    for k, f in self.filters.items() if k != except_key]
+        return tantivy.Query.boolean_query(clauses)
+
+
 class EmbeddedBackend:
     name = "embedded"
 
@@ -98,10 +111,11 @@ class EmbeddedBackend:
         self.writer.delete_all_documents()
 
     def commit(self) -> None:
+        # The writer stays open across commits and its merges run in the background: the
+        # pipeline commits every batch, and waiting for merges (or dropping the writer, which
+        # abandons them) on each one cost a merge per batch. close() waits for them.
         if self._writer is not None:
             self._writer.commit()
-            self._writer.wait_merging_threads()
-            self._writer = None
         self.index.reload()
         self._meta_mtime = self._meta_stamp()
 
@@ -193,7 +207,10 @@ class EmbeddedBackend:
     def execute(self, spec: SearchSpec) -> SearchResult:
         started = time.perf_counter()
         searcher = self._searcher()
-        query = self.translate(Bool(must=(spec.query,), filter=spec.all_filters()))
+        # The query and each filter are translated once, then combined for the hits and for
+        # each facet group (as translate(Bool(must=(query,), filter=filters)) would).
+        translated = _Translated(self.translate(spec.query), {k: self.translate(n) for k, n in spec.filters.items()})
+        query = translated.combined()
         offset = spec.offset
         if spec.search_after:
             # Our cursors are positions: [index of the last hit returned].
@@ -219,18 +236,18 @@ class EmbeddedBackend:
             stored = self._stored(searcher.doc(addr).to_dict(), spec.fields)
             score = float(key) if spec.sort == "relevance" else 0.0
             hits.append(Hit(id=stored["id"], score=score, fields=stored, sort=[offset + i]))
-        facets = self._facets(searcher, spec) if spec.facets else {}
+        facets = self._facets(searcher, spec, translated) if spec.facets else {}
         return SearchResult(total=total or 0, hits=hits, facets=facets,
                             took_ms=(time.perf_counter() - started) * 1000)
 
-    def _facets(self, searcher: tantivy.Searcher, spec: SearchSpec) -> dict[str, list[FacetValue]]:
+    def _facets(self, searcher: tantivy.Searcher, spec: SearchSpec, translated: _Translated) -> dict[str, list[FacetValue]]:
         # Facets whose field has no filter of its own share one aggregation request.
         groups: dict[str | None, list[str]] = {}
         for f in spec.facets:
             groups.setdefault(f if f in spec.filters else None, []).append(f)
         out: dict[str, list[FacetValue]] = {}
         for except_key, names in groups.items():
-            q = self.translate(Bool(must=(spec.query,), filter=spec.all_filters(except_key)))
+            q = translated.combined(except_key)
             aggs = {n: {"terms": {"field": n, "size": spec.facet_size}} for n in names}
             result = searcher.aggregate(q, aggs)
             for n in names:
@@ -276,7 +293,8 @@ class EmbeddedBackend:
 
     def close(self) -> None:
         if self._writer is not None:
-            self._writer.rollback()
+            self._writer.rollback()  # what was not committed is dropped
+            self._writer.wait_merging_threads()  # merges of committed segments finish
             self._writer = None
 
 
