@@ -32,6 +32,8 @@ from engine.suggest import suggest_keys
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = (REPO / ".." / "shared" / "corpus").resolve()
+_ANALYSIS_CODE = [*sorted((REPO / "analysis").glob("*.*")), REPO / "engine" / "suggest.py", REPO / "engine" / "record.py",
+                  Path(__file__)]
 OUT = REPO / "bench" / "out"
 
 _CJK = "\u3400-\u9fff\uf900-\ufaff"
@@ -148,7 +150,10 @@ def _title_keys_chunk(entries: list[TitleEntry]) -> list[list[str]]:
 def load_pool(corpus: Path, seed: int = 0, n_titles: int = 20000, workers: int = 2) -> Pool:
     """The pieces of the real laws with their tokens, cut once and cached on disk."""
     raw = corpus_file(corpus).read_bytes()
-    sha = hashlib.sha256(raw).hexdigest()[:16]
+    # The cache holds tokens and completion keys: it is keyed by the code that makes them
+    # too, so a change to the analysis or the keys cuts the pool again (verify() checks it).
+    code = b"".join(f.read_bytes() for f in _ANALYSIS_CODE if f.exists())
+    sha = hashlib.sha256(raw + code).hexdigest()[:16]
     cache = OUT / f"pool-{sha}-{seed}-{n_titles}.pickle"
     if cache.exists():
         return pickle.loads(cache.read_bytes())
