@@ -24,10 +24,10 @@ index: $(VENV)/.stamp-run
 test: system-test $(VENV)/.stamp-dev
 	$(PY) -m pytest
 
-bench: system-run $(VENV)/.stamp-dev
+bench: system-run $(VENV)/.stamp-bench
 	$(PY) -m bench
 
-bench-large: system-run $(VENV)/.stamp-dev
+bench-large: system-run $(VENV)/.stamp-bench
 	$(PY) -m bench --large
 
 lint: $(VENV)/.stamp-dev
@@ -46,6 +46,10 @@ $(VENV)/.stamp-run: pyproject.toml | $(VENV)/bin/python
 $(VENV)/.stamp-dev: pyproject.toml | $(VENV)/bin/python
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(VENV)/.stamp-run $@
+
+$(VENV)/.stamp-bench: $(VENV)/.stamp-dev
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	touch $@
 
 system-run:
 	@./deploy/ensure-debian-packages $(RUN_PKGS)
