@@ -104,7 +104,7 @@ def main() -> None:
         accuracy: dict[str, float] = {}
         for r in range(args.runs):
             for name, fn in (("cli", lambda: _cli(paths)),
-                             ("ours", lambda: _ours(paths, tmp / f"cache{r}"))):
+                             ("ours", lambda r=r: _ours(paths, tmp / f"cache{r}"))):
                 wall, cpu, out = _measure(fn)
                 runs[name].append((wall, cpu))
                 accuracy[name] = statistics.mean(
