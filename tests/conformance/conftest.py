@@ -8,24 +8,12 @@ from __future__ import annotations
 import pytest
 
 from engine import Engine
-from engine.embedded import open_embedded
 from tests import corpus
+from tests.conformance.engines import BACKENDS, engine_for
 
 
-def _fill(engine: Engine) -> Engine:
-    engine.upsert(corpus.documents())
-    engine.commit()
-    return engine
-
-
-@pytest.fixture(scope="session", params=["embedded", "elasticsearch"])
+@pytest.fixture(scope="session", params=BACKENDS)
 def backend(request, tmp_path_factory) -> Engine:
-    if request.param == "embedded":
-        engine = Engine(open_embedded(tmp_path_factory.mktemp("conformance"), writable=True))
-    else:
-        from tests.es_backend import elastic_engine_or_skip
-
-        engine = elastic_engine_or_skip()
-    _fill(engine)
+    engine = engine_for(request.param, tmp_path_factory, corpus.documents(), "conformance")
     yield engine
     engine.close()

@@ -9,10 +9,10 @@ from datetime import date
 import pytest
 
 from engine import Engine, syntax
-from engine.embedded import open_embedded
 from engine.model import Audience, Document, Page
 from engine.query import SearchSpec
 from tests import corpus
+from tests.conformance.engines import BACKENDS, engine_for
 
 ALL = 10_000
 
@@ -139,16 +139,9 @@ RANKING_DOCS = (
 )
 
 
-@pytest.fixture(scope="module", params=["embedded", "elasticsearch"])
+@pytest.fixture(scope="module", params=BACKENDS)
 def ranking(request, tmp_path_factory) -> Engine:
-    if request.param == "embedded":
-        engine = Engine(open_embedded(tmp_path_factory.mktemp("ranking"), writable=True))
-    else:
-        from tests.es_backend import elastic_engine_or_skip
-
-        engine = elastic_engine_or_skip()
-    engine.upsert(RANKING_DOCS)
-    engine.commit()
+    engine = engine_for(request.param, tmp_path_factory, RANKING_DOCS, "ranking")
     yield engine
     engine.close()
 
