@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
 
 import opencc
 
@@ -29,14 +28,6 @@ def normalize(text: str) -> str:
     text = CJK_GAP.sub("", text)
     return _t2s.convert(text).lower()
 
-
-@lru_cache(maxsize=4096)
-def normalize_short(text: str) -> str:
-    """Cached normalize() for short strings (query words, facet values, suggestions)."""
-    return normalize(text)
-
-
-TRADITIONAL_HINTS = frozenset("們這個來時為會說國學與對發經動體間還當實開關點應現給種見長門問頭東車")
 
 
 def looks_traditional(text: str, sample: int = 4000) -> bool:

@@ -14,10 +14,9 @@ from analysis.normalize import normalize
 from analysis.segment import words
 from engine.model import ACCESS_FOR, Audience, Document, FacetValue, SearchResult
 from engine.query import (
-    Bool, Boost, ConstScore, MatchAll, Node, Prefix, Range, SearchSpec, Term, Terms, and_,
+    Bool, Boost, ConstScore, MatchAll, Node, Prefix, Range, SearchSpec, Term, Terms,
 )
 from engine.record import to_record
-from engine.schema import FACET_FIELDS
 from engine.suggest import split_key
 
 ACCESS_KEY = "_access"  # filter key no facet can drop
@@ -161,4 +160,4 @@ class Engine:
 LIST_FIELDS = ("id", "title", "doc_number", "agency", "date", "published", "collection",
                "validity", "category", "doc_type", "year", "pages", "ocr", "access", "archival_code")
 
-__all__ = ["Engine", "Backend", "EngineUnavailable", "InvalidCursor", "access_filter", "and_", "FACET_FIELDS"]
+__all__ = ["Engine", "Backend", "EngineUnavailable", "InvalidCursor", "access_filter"]

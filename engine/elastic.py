@@ -451,12 +451,6 @@ class ElasticBackend:
         self._bulk("delete", ({"_op_type": "delete", "_index": target, "_id": i} for i in ids),
                    ignore_status=(404,))
 
-    def delete_all(self) -> None:
-        self._require_writable()
-        with self._calling("deleting all documents"):
-            self.client.delete_by_query(index=self._target, query={"match_all": {}},
-                                        conflicts="proceed", refresh=True)
-
     def commit(self) -> None:
         """Make the writes visible to searches (Elasticsearch writes are durable already)."""
         with self._calling("refresh"):

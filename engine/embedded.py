@@ -107,9 +107,6 @@ class EmbeddedBackend:
         for doc_id in ids:
             self.writer.delete_documents_by_term("id", doc_id)
 
-    def delete_all(self) -> None:
-        self.writer.delete_all_documents()
-
     def commit(self) -> None:
         # The writer stays open across commits and its merges run in the background: the
         # pipeline commits every batch, and waiting for merges (or dropping the writer, which

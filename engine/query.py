@@ -102,11 +102,3 @@ class SearchSpec:
     def all_filters(self, except_key: str | None = None) -> tuple[Node, ...]:
         return tuple(n for k, n in self.filters.items() if k != except_key)
 
-
-def and_(*nodes: Node) -> Node:
-    nodes = tuple(n for n in nodes if not isinstance(n, MatchAll))
-    if not nodes:
-        return MatchAll()
-    if len(nodes) == 1:
-        return nodes[0]
-    return Bool(must=nodes)
