@@ -245,22 +245,23 @@ def problems() -> PageProblems:
     return PageProblems()
 
 
-@pytest.fixture
-def page(chromium, server, problems):
-    context, page = _open_page(chromium, server, DESKTOP, problems)
+def _checked_page(chromium, server, viewport, problems):
+    """A page at this viewport; after the test, no dialog may have opened and no error shown."""
+    context, page = _open_page(chromium, server, viewport, problems)
     yield page
     context.close()
     assert not problems.dialogs, f"a dialog opened: {problems.dialogs}"
     assert not problems.errors, f"errors in the page: {problems.errors}"
+
+
+@pytest.fixture
+def page(chromium, server, problems):
+    yield from _checked_page(chromium, server, DESKTOP, problems)
 
 
 @pytest.fixture
 def phone_page(chromium, server, problems):
-    context, page = _open_page(chromium, server, PHONE, problems)
-    yield page
-    context.close()
-    assert not problems.dialogs, f"a dialog opened: {problems.dialogs}"
-    assert not problems.errors, f"errors in the page: {problems.errors}"
+    yield from _checked_page(chromium, server, PHONE, problems)
 
 
 @pytest.fixture(scope="session")
