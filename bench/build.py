@@ -8,12 +8,14 @@ Each prints one JSON line of figures on stdout."""
 
 from __future__ import annotations
 
+import gc
 import json
 import multiprocessing as mp
 import resource
 import shutil
 import sqlite3
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,49 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _status_mb(*keys: str) -> dict[str, float]:
+    out = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        key = line.split(":", 1)[0]
+        if key in keys:
+            out[key] = int(line.split()[1]) / 1024
+    return out
+
+
+class PeakRss:
+    """Peak resident memory of this process while the block runs, sampled every 50 ms from
+    /proc/self/status, split as Linux splits it: anonymous memory (what the indexer
+    allocates) and mapped files (tantivy reads segments through mmap while it merges them:
+    page cache, shared and reclaimable, which grows with the index and is not the
+    indexer's own). `base` is the anonymous memory held before the block: the harness's
+    pool of cut text and tokens, which a real indexer does not have."""
+
+    def __init__(self) -> None:
+        self.base = self.anon = self.file = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self) -> None:
+        now = _status_mb("RssAnon", "RssFile")
+        self.anon = max(self.anon, now["RssAnon"])
+        self.file = max(self.file, now["RssFile"])
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.05):
+            self._sample()
+
+    def __enter__(self) -> PeakRss:
+        gc.collect()
+        self.base = _status_mb("RssAnon")["RssAnon"]
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+
+
 def dir_bytes(path: Path) -> int:
     return sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file())
 
@@ -41,23 +86,25 @@ def build_embedded(data: Path, size: int, seed: int, corpus_dir: Path) -> dict[s
     shutil.rmtree(data, ignore_errors=True)
     backend = EmbeddedBackend(data / "index", writable=True)
     text = 0
-    started = time.perf_counter()
-    batch: list[dict[str, Any]] = []
-    for n, doc in enumerate(corpus.documents(pool, size, seed), 1):
-        text += corpus.text_bytes(doc)
-        batch.append(cached.record(doc))
-        if len(batch) >= 256:
-            backend.upsert(batch)
-            batch = []
-        if n % COMMIT_EVERY == 0:
-            backend.upsert(batch)
-            batch = []
-            backend.commit()
-    backend.upsert(batch)
-    backend.commit()
-    backend.close()  # waits for the background merges: the time is to a finished index
-    secs = time.perf_counter() - started
+    with PeakRss() as rss:
+        started = time.perf_counter()
+        batch: list[dict[str, Any]] = []
+        for n, doc in enumerate(corpus.documents(pool, size, seed), 1):
+            text += corpus.text_bytes(doc)
+            batch.append(cached.record(doc))
+            if len(batch) >= 256:
+                backend.upsert(batch)
+                batch = []
+            if n % COMMIT_EVERY == 0:
+                backend.upsert(batch)
+                batch = []
+                backend.commit()
+        backend.upsert(batch)
+        backend.commit()
+        backend.close()  # waits for the background merges: the time is to a finished index
+        secs = time.perf_counter() - started
     return {"docs": size, "text_bytes": text, "seconds": secs, "peak_rss_mb": peak_rss_mb(),
+            "pool_anon_mb": rss.base, "indexer_anon_mb": rss.anon - rss.base, "mapped_files_mb": rss.file,
             "index_bytes": dir_bytes(data / "index"), "analysis_misses": cached.misses}
 
 
@@ -87,38 +134,40 @@ def build_fts5(db: Path, size: int, seed: int, corpus_dir: Path) -> dict[str, An
     tokens: set[str] = set()
     text = 0
     check = 0.0  # seconds of the vocabulary check, not part of the build
-    started = time.perf_counter()
-    con.execute("BEGIN")
-    for n, doc in enumerate(corpus.documents(pool, size, seed), 1):
-        text += corpus.text_bytes(doc)
-        r = cached.record(doc)
-        con.execute("INSERT INTO docs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", (
-            n, r["id"], r["collection"], r["title"], r.get("doc_number"), r.get("doc_number_key"),
-            r.get("date"), r.get("year"), r.get("category"), r.get("doc_type"), r.get("validity"),
-            r["access"], r["pages"], r.get("archival_code"), r.get("published"),
-            json.dumps(r.get("agency", []), ensure_ascii=False),
-            json.dumps(r["page_text"], ensure_ascii=False)))
-        con.executemany("INSERT INTO doc_agency VALUES (?,?)", [(n, a) for a in r.get("agency", [])])
-        values = [r.get(c, "") for c in FTS_COLUMNS]
-        con.execute(f"INSERT INTO fts(rowid, {', '.join(FTS_COLUMNS)}) VALUES (?,?,?,?,?)", (n, *values))
-        if n <= 20_000:  # the vocabulary check: every distinct token of the first 20k documents
-            t = time.perf_counter()
-            for v in values:
-                tokens.update(v.split())
-            check += time.perf_counter() - t
-        if n % COMMIT_EVERY == 0:
-            con.execute("COMMIT")
-            con.execute("BEGIN")
-    con.execute("COMMIT")
-    con.executescript("""
-        CREATE INDEX doc_agency_rowid ON doc_agency(rowid);
-        CREATE INDEX docs_doc_number_key ON docs(doc_number_key);
-    """)
-    secs = time.perf_counter() - started - check
+    with PeakRss() as rss:
+        started = time.perf_counter()
+        con.execute("BEGIN")
+        for n, doc in enumerate(corpus.documents(pool, size, seed), 1):
+            text += corpus.text_bytes(doc)
+            r = cached.record(doc)
+            con.execute("INSERT INTO docs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", (
+                n, r["id"], r["collection"], r["title"], r.get("doc_number"), r.get("doc_number_key"),
+                r.get("date"), r.get("year"), r.get("category"), r.get("doc_type"), r.get("validity"),
+                r["access"], r["pages"], r.get("archival_code"), r.get("published"),
+                json.dumps(r.get("agency", []), ensure_ascii=False),
+                json.dumps(r["page_text"], ensure_ascii=False)))
+            con.executemany("INSERT INTO doc_agency VALUES (?,?)", [(n, a) for a in r.get("agency", [])])
+            values = [r.get(c, "") for c in FTS_COLUMNS]
+            con.execute(f"INSERT INTO fts(rowid, {', '.join(FTS_COLUMNS)}) VALUES (?,?,?,?,?)", (n, *values))
+            if n <= 20_000:  # the vocabulary check: every distinct token of the first 20k documents
+                t = time.perf_counter()
+                for v in values:
+                    tokens.update(v.split())
+                check += time.perf_counter() - t
+            if n % COMMIT_EVERY == 0:
+                con.execute("COMMIT")
+                con.execute("BEGIN")
+        con.execute("COMMIT")
+        con.executescript("""
+            CREATE INDEX doc_agency_rowid ON doc_agency(rowid);
+            CREATE INDEX docs_doc_number_key ON docs(doc_number_key);
+        """)
+        secs = time.perf_counter() - started - check
     con.execute("CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, fts, 'row')")
     vocab = {t for (t,) in con.execute("SELECT term FROM temp.vocab")}
     con.close()
     return {"docs": size, "text_bytes": text, "seconds": secs, "peak_rss_mb": peak_rss_mb(),
+            "pool_anon_mb": rss.base, "indexer_anon_mb": rss.anon - rss.base, "mapped_files_mb": rss.file,
             "db_bytes": db.stat().st_size, "tokens_checked": len(tokens),
             "tokens_identical": len(tokens & vocab)}
 
