@@ -185,6 +185,20 @@ def engine_size(table: Table, notes: list[str], pool: corpus.Pool, size: int, ar
     shapes = queries.shapes(pool, args.seed)
     ours = queries.InProcess(data)
     base = Fts5Search(db) if fts else None
+    es = es_built = None
+    if os.environ.get("ES_URL") and size <= args.es_max:
+        alias = f"chayue-bench-{size}-{args.seed}"
+        log(f"{label}: building the Elasticsearch index {alias} at ES_URL")
+        try:
+            es_built = run_json(["bench.build", "elastic", alias, str(size), str(args.seed), str(args.corpus)])
+        except RuntimeError as exc:  # an unreachable server is a row of the table, not a lost run
+            table.add("baseline", "Elasticsearch backend", label, "failed: " + str(exc).strip().splitlines()[-1][:160])
+    if es_built is not None:
+        table.add("indexing", "bulk build, engine only (cached analysis): docs/s · MB/s", label,
+                  f"{size / emb['seconds']:.0f} · {tmb / emb['seconds']:.1f}",
+                  f"{size / es_built['seconds']:.0f} · {tmb / es_built['seconds']:.1f} (Elasticsearch)",
+                  f"{es_built['seconds'] / emb['seconds']:.2f}×")
+        es = queries.InProcess.elastic(alias)
     for shape in shapes:
         res = ours.run(shape)
         ours_ms = queries.percentiles(queries.time_loop(lambda shape=shape, ours=ours: ours.run(shape), args.requests, args.budget))
@@ -208,9 +222,18 @@ def engine_size(table: Table, notes: list[str], pool: corpus.Pool, size: int, ar
             ok = met(ours_ms["p50"] <= 10 and ours_ms["p99"] <= 50, f"at {label}")
         table.add("search, in process", f"{shape.name} `{shape.q}`: p50 / p95 / p99 ms ({hits}, n={ours_ms['n']})",
                   label, fmt_ms(ours_ms), baseline, ratio, goal, ok)
+        if es is not None:
+            eres = es.run(shape)
+            es_ms = queries.percentiles(queries.time_loop(lambda shape=shape, es=es: es.run(shape), args.requests, args.budget))
+            same = "" if eres.total == res.total else f" vs Elasticsearch {eres.total:,}"
+            table.add("search, in process, Elasticsearch backend", f"{shape.name}: p50 / p95 / p99 ms "
+                      f"(hits {res.total:,}{same}, n={es_ms['n']})", label, fmt_ms(ours_ms),
+                      f"{fmt_ms(es_ms)} (Elasticsearch)", f"{es_ms['p99'] / ours_ms['p99']:.1f}×")
     ours.engine.close()
     if base is not None:
         base.con.close()
+    if es is not None:
+        es.engine.close()
 
     log(f"{label}: HTTP")
     with queries.Server(data) as server:
@@ -249,6 +272,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", default="10000,100000", help="comma-separated document counts")
     ap.add_argument("--large", action="store_true", help="1,000,000 documents, engine rows only (make bench-large)")
     ap.add_argument("--fts5-max", type=int, default=100_000, help="largest size the FTS5 baseline is built for")
+    ap.add_argument("--es-max", type=int, default=100_000,
+                    help="largest size the Elasticsearch backend (at ES_URL, when set) is built for")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--corpus", type=Path, default=corpus.DEFAULT_CORPUS)
     ap.add_argument("--out", type=Path, default=corpus.OUT, help="indexes and caches (git-ignored)")
@@ -304,10 +329,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.ocr_pages > 0 and not args.large:
         log("OCR (bench/bench_ocr.py)")
         ocr_rows(table, args.ocr_pages, args.pdf_pages)
-    if os.environ.get("ES_URL"):
-        table.add("baseline", "Elasticsearch backend", "", "not run by this harness yet", "", "", "", "")
-    else:
-        table.add("baseline", "Elasticsearch backend", "", "skipped: ES_URL is not set")
+    if not os.environ.get("ES_URL"):
+        table.add("baseline", "Elasticsearch backend", "", "skipped: ES_URL is not set (docker compose up elasticsearch)")
 
     elapsed = time.perf_counter() - started
     text = table.markdown()

@@ -3,6 +3,7 @@
     python -m bench.build embedded DATA_DIR SIZE SEED CORPUS     bulk, cached analysis
     python -m bench.build fts5 DB_PATH SIZE SEED CORPUS           the SQLite FTS5 baseline
     python -m bench.build analysis DATA_DIR DOCS SEED CORPUS     real analysis, 1 and 2 processes
+    python -m bench.build elastic ALIAS SIZE SEED CORPUS          the Elasticsearch backend at ES_URL
 
 Each prints one JSON line of figures on stdout."""
 
@@ -172,6 +173,33 @@ def build_fts5(db: Path, size: int, seed: int, corpus_dir: Path) -> dict[str, An
             "tokens_identical": len(tokens & vocab)}
 
 
+def build_elastic(alias: Path, size: int, seed: int, corpus_dir: Path) -> dict[str, Any]:
+    """The same documents into the Elasticsearch backend at ES_URL, through the backend's own
+    full re-index (bulk into a new index, then the alias swap), as `chayue index` does."""
+    from engine.elastic import ElasticBackend
+    from settings import Settings
+
+    pool = corpus.load_pool(corpus_dir, seed=0)
+    cached = corpus.CachedAnalysis(pool)
+    backend = ElasticBackend.from_settings(Settings(engine="elasticsearch", es_index=str(alias)), writable=True)
+    text = 0
+    started = time.perf_counter()
+    backend.begin_reindex()
+    batch: list[dict[str, Any]] = []
+    for doc in corpus.documents(pool, size, seed):
+        text += corpus.text_bytes(doc)
+        batch.append(cached.record(doc))
+        if len(batch) >= 500:
+            backend.upsert(batch)
+            batch = []
+    backend.upsert(batch)
+    backend.finish_reindex()
+    secs = time.perf_counter() - started
+    info = backend.info()
+    backend.close()
+    return {"docs": size, "text_bytes": text, "seconds": secs, "index_bytes": info.get("index_bytes")}
+
+
 def _record(doc):  # a top-level function, for the process pool
     return to_record(doc)
 
@@ -203,7 +231,8 @@ def build_with_analysis(data: Path, n: int, seed: int, corpus_dir: Path) -> dict
 
 def main(argv: list[str]) -> None:
     kind, path, size, seed, corpus_dir = argv[0], Path(argv[1]), int(argv[2]), int(argv[3]), Path(argv[4])
-    fn = {"embedded": build_embedded, "fts5": build_fts5, "analysis": build_with_analysis}[kind]
+    fn = {"embedded": build_embedded, "fts5": build_fts5, "analysis": build_with_analysis,
+          "elastic": build_elastic}[kind]
     print(json.dumps(fn(path, size, seed, corpus_dir)))
 
 

@@ -105,11 +105,20 @@ class InProcess:
     """The route function itself (`api.routes.search.search`), called with the engine: the
     same parse → engine.search → facets → snippets path as a request, minus HTTP."""
 
-    def __init__(self, data: Path):
+    def __init__(self, data: Path | None = None, engine: Any = None):
         from engine import Engine
         from engine.embedded import open_embedded
 
-        self.engine = Engine(open_embedded(data))
+        self.engine = engine if engine is not None else Engine(open_embedded(data))
+
+    @classmethod
+    def elastic(cls, alias: str) -> InProcess:
+        """The same route over the Elasticsearch backend at ES_URL, reading `alias`."""
+        from engine import Engine
+        from engine.elastic import ElasticBackend
+        from settings import Settings
+
+        return cls(engine=Engine(ElasticBackend.from_settings(Settings(engine="elasticsearch", es_index=alias))))
 
     def run(self, shape: Shape) -> Any:
         from api.routes.search import search
