@@ -58,7 +58,7 @@ def access_filter(audience: Audience) -> Node:
     return Terms("access", ACCESS_FOR[audience])
 
 
-def with_tiebreak(query: Node) -> Node:
+def tiebreak_bonus() -> tuple[Node, ...]:
     # "Not repealed" rather than "valid": an archive item has no validity and is not
     # pushed below current documents for it.
     # The year bonus is YEAR_BONUS per year since 1950, capped after 2035: one term clause
@@ -68,7 +68,10 @@ def with_tiebreak(query: Node) -> Node:
     bonus: list[Node] = [ConstScore(Bool(must_not=(Terms("validity", NO_LONGER_VALID),)), VALID_BONUS)]
     bonus += [ConstScore(Term("year", y), YEAR_BONUS * (y - YEARS.start + 1)) for y in YEARS]
     bonus.append(ConstScore(Range("year", gte=YEARS.stop), YEAR_BONUS * len(YEARS)))
-    return Bool(must=(query,), should=tuple(bonus))
+    return tuple(bonus)
+
+
+TIEBREAK = tiebreak_bonus()
 
 
 class Engine:
@@ -93,7 +96,7 @@ class Engine:
     def search(self, spec: SearchSpec, audience: Audience) -> SearchResult:
         # Also under an empty query (browsing by filters), where every score is equal.
         if spec.sort == "relevance":
-            spec.query = with_tiebreak(spec.query)
+            spec.bonus = TIEBREAK
         return self.backend.execute(self._visible(spec, audience))
 
     def count(self, query: Node, audience: Audience) -> int:

@@ -216,7 +216,9 @@ def search_body(spec: SearchSpec) -> Json:
     needed, so the access filter can never be escaped by a facet count."""
     post_keys = [k for k in spec.filters if k in spec.facets]
     query_filters = tuple(n for k, n in spec.filters.items() if k not in post_keys)
-    query = Bool(must=(spec.query,), filter=query_filters) if query_filters else spec.query
+    # The bonus clauses only move scores: a count-only request leaves them out.
+    scored = spec.scored_query() if spec.size > 0 else spec.query
+    query = Bool(must=(scored,), filter=query_filters) if query_filters else scored
     body: Json = {"query": to_dsl(query), "track_total_hits": True, "size": spec.size}
     if post_keys:
         body["post_filter"] = _filter_dsl([spec.filters[k] for k in post_keys])

@@ -43,13 +43,22 @@ def _to_datetime(value: Any) -> dt.datetime:
 
 
 class _Translated:
-    """A translated query and its translated filters (by key)."""
+    """A translated query, its translated filters (by key) and bonus clauses."""
 
-    def __init__(self, query: tantivy.Query, filters: dict[str, tantivy.Query]):
-        self.query, self.filters = query, filters
+    def __init__(self, query: tantivy.Query, filters: dict[str, tantivy.Query], bonus: list[tantivy.Query]):
+        self.query, self.filters, self.bonus = query, filters, bonus
 
-    def combined(self, except_key: str | None = None) -> tantivy.Query:
-        clauses = [(tantivy.Occur.Must, self.query)]
+    def scored(self) -> tantivy.Query:
+        """The query with the bonus as should clauses (translate(spec.scored_query()))."""
+        if not self.bonus:
+            return self.query
+        return tantivy.Query.boolean_query([(tantivy.Occur.Must, self.query)]
+                                           + [(tantivy.Occur.Should, b) for b in self.bonus])
+
+    def combined(self, except_key: str | None = None, *, scored: bool = False) -> tantivy.Query:
+        """The query and the filters but `except_key`; with the bonus only if `scored`: it never
+        changes which documents match, and costs a scan of every clause's postings."""
+        clauses = [(tantivy.Occur.Must, self.scored() if scored else self.query)]
         clauses += [(tantivy.Occur.Must, tantivy.Query.boost_query(f, 0.0))
                     for k, f in self.filters.items() if k != except_key]
         return tantivy.Query.boolean_query(clauses)
@@ -206,8 +215,8 @@ class EmbeddedBackend:
         searcher = self._searcher()
         # The query and each filter are translated once, then combined for the hits and for
         # each facet group (as translate(Bool(must=(query,), filter=filters)) would).
-        translated = _Translated(self.translate(spec.query), {k: self.translate(n) for k, n in spec.filters.items()})
-        query = translated.combined()
+        translated = _Translated(self.translate(spec.query), {k: self.translate(n) for k, n in spec.filters.items()},
+                                 [self.translate(n) for n in spec.bonus])
         offset = spec.offset
         if spec.search_after:
             # Our cursors are positions: [index of the last hit returned].
@@ -222,10 +231,12 @@ class EmbeddedBackend:
         try:
             # tantivy sizes its heap by offset + limit: past the last document, only count.
             if spec.size > 0 and offset < searcher.num_docs:
-                found = searcher.search(query, limit=spec.size, offset=offset, count=True, **kwargs)
+                found = searcher.search(translated.combined(scored=True), limit=spec.size, offset=offset,
+                                        count=True, **kwargs)
                 total, raw_hits = found.count, found.hits  # type: ignore[attr-defined]  # stub lags the binding
             else:
-                total, raw_hits = searcher.search(query, limit=1, count=True).count, []  # type: ignore[attr-defined]
+                total = searcher.search(translated.combined(), limit=1, count=True).count  # type: ignore[attr-defined]
+                raw_hits = []
         except ValueError as exc:
             raise EngineUnavailable(f"embedded search failed: {exc}") from exc
         hits = []

@@ -87,7 +87,12 @@ class SearchSpec:
 
     `filters` are keyed by the facet they belong to (or any other name): the hits match
     `query` and every filter; the counts of facet F match `query` and every filter except
-    the one keyed F, so the other values of a facet stay visible while one is selected."""
+    the one keyed F, so the other values of a facet stay visible while one is selected.
+
+    `bonus` are score-only clauses (the tie-breaks): each adds its score to a hit that
+    matches it, as should clauses beside the query would, but they never change which
+    documents match, so a backend adds them only where scores are used (not to counts or
+    facets)."""
 
     query: Node
     filters: dict[str, Node] = field(default_factory=dict)
@@ -98,6 +103,11 @@ class SearchSpec:
     size: int = 10
     search_after: list | None = None
     fields: tuple[str, ...] | None = None  # stored fields to return; None = all
+    bonus: tuple[Node, ...] = ()
+
+    def scored_query(self) -> Node:
+        """The query with the bonus clauses, as the hits are ranked."""
+        return Bool(must=(self.query,), should=self.bonus) if self.bonus else self.query
 
     def all_filters(self, except_key: str | None = None) -> tuple[Node, ...]:
         return tuple(n for k, n in self.filters.items() if k != except_key)

@@ -29,7 +29,7 @@ import pytest
 from elasticsearch import Elasticsearch
 from elasticsearch.dsl import Search, aggs as dsl_aggs, query as dsl_query, types as dsl_types, wrappers
 
-from engine.base import EngineUnavailable, access_filter, with_tiebreak
+from engine.base import TIEBREAK, EngineUnavailable, access_filter
 from engine.elastic import (
     FACET_AGG, BulkWriteError, ElasticBackend, alias_swap_actions, es_value, from_source, index_body,
     new_index_name, parse_response, search_body, split_url, to_dsl, to_source,
@@ -120,8 +120,8 @@ def test_boost_and_const_score():
 
 def _spec(**kw: Any) -> SearchSpec:
     base: dict[str, Any] = dict(
-        query=with_tiebreak(Bool(should=(Phrase("body_words", ("国务院", "通知")),
-                                         Boost(Term("title_words", "通知"), 3.0)))),
+        query=Bool(should=(Phrase("body_words", ("国务院", "通知")), Boost(Term("title_words", "通知"), 3.0))),
+        bonus=TIEBREAK,
         filters={"_access": access_filter(Audience.public),
                  "agency": Terms("agency", ("国务院",)),
                  "year": Range("year", gte=2000, lte=2010),
@@ -180,6 +180,14 @@ def test_source_filtering_always_includes_the_id():
     body = search_body(_spec(fields=("title", "date")))
     assert body["_source"] == {"includes": ["title", "date", "id"]}
     assert "_source" not in search_body(_spec())
+
+
+def test_tie_break_bonus_is_a_should_clause_beside_the_query_and_not_in_counts():
+    spec = _spec(filters={"_access": access_filter(Audience.public)}, facets=())
+    must = search_body(spec)["query"]["bool"]["must"]
+    assert must == [{"bool": {"must": [to_dsl(spec.query)], "should": [to_dsl(n) for n in TIEBREAK]}}]
+    # A count has no scores to break ties in: the same documents match without the clauses.
+    assert search_body(_spec(size=0, filters={}))["query"] == to_dsl(spec.query)
 
 
 def test_count_only_requests_have_no_sort():

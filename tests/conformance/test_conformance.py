@@ -69,6 +69,16 @@ def test_facet_counts_equal_counts_from_the_corpus(backend, audience):
         assert got == corpus.facet_counts(docs, f), f
 
 
+def test_facet_counts_of_a_ranked_word_query_count_the_documents_containing_it(backend):
+    # Ranked hits carry the tie-break bonus; the counts beside them are over the same documents.
+    docs = [d for d in corpus.visible(Audience.public) if d.id in corpus.containing("环境", Audience.public)]
+    spec = SearchSpec(query=syntax.to_node(syntax.parse("环境")), size=5, facets=FACETS, facet_size=500)
+    res = backend.search(spec, Audience.public)
+    assert res.total == len(docs) and len(res.hits) == 5
+    for f in FACETS:
+        assert {v.value: v.count for v in res.facets[f]} == corpus.facet_counts(docs, f), f
+
+
 def test_a_selected_facet_keeps_its_other_values_and_filters_the_rest(backend):
     docs = corpus.visible(Audience.public)
     chosen = "宪法相关法"
