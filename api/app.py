@@ -6,6 +6,8 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
 from api.access import audience_of
@@ -18,6 +20,47 @@ FRONTEND = Path(__file__).resolve().parent.parent / "frontend"
 # The page loads nothing from elsewhere; scripts only from our own files.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+
+
+class LimitsAndHeaders:
+    """Refuses oversized requests and adds the security and cache headers. A plain ASGI
+    middleware: Starlette's @app.middleware("http") runs every request through a task
+    group and memory streams, which cost about as much as the headers' purpose."""
+
+    def __init__(self, app: ASGIApp, settings: Settings):
+        self.app, self.settings = app, settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        too_big = errors.request_too_big(request)
+        if too_big is not None:
+            await too_big(scope, receive, self._with_headers(request, send))
+            return
+        await self.app(scope, receive, self._with_headers(request, send))
+
+    def _with_headers(self, request: Request, send: Send) -> Send:
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                headers.setdefault("Referrer-Policy", "no-referrer")
+                path = request.url.path
+                if not path.startswith("/docs"):
+                    headers.setdefault("Content-Security-Policy", CSP)
+                if path.startswith("/api/"):
+                    # Answers depend on who asks (key or terminal network), so no shared cache
+                    # may keep them; a keyed or reading-room answer is not kept at all.
+                    headers["Vary"] = "X-Chayue-Key, Authorization"
+                    if audience_of(request, self.settings) != Audience.public or path == "/api/health":
+                        headers["Cache-Control"] = "no-store"
+                    else:
+                        headers.setdefault("Cache-Control", "private, no-cache")
+            await send(message)
+
+        return send_with_headers
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -35,24 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(search.router)
     app.include_router(documents.router)
     app.include_router(service.router)
-
-    @app.middleware("http")
-    async def limits_and_headers(request: Request, call_next):
-        too_big = errors.request_too_big(request)
-        response = too_big or await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        if not request.url.path.startswith("/docs"):
-            response.headers.setdefault("Content-Security-Policy", CSP)
-        if request.url.path.startswith("/api/"):
-            # Answers depend on who asks (key or terminal network), so no shared cache may
-            # keep them; a keyed or reading-room answer is not kept at all.
-            response.headers["Vary"] = "X-Chayue-Key, Authorization"
-            if audience_of(request, settings) != Audience.public or request.url.path == "/api/health":
-                response.headers["Cache-Control"] = "no-store"
-            else:
-                response.headers.setdefault("Cache-Control", "private, no-cache")
-        return response
+    app.add_middleware(LimitsAndHeaders, settings=settings)
 
     if FRONTEND.is_dir():
         app.mount("/", StaticFiles(directory=FRONTEND, html=True), name="frontend")

@@ -15,7 +15,7 @@ from pydantic import StringConstraints
 from api.deps import get_audience, get_engine
 from api.errors import ERROR_RESPONSES, bad_request
 from api.highlight import lead, query_terms, snippets
-from api.schemas import FacetValueOut, HitOut, LooserOut, SearchOut, SnippetOut, SuggestOut
+from api.schemas import HitOut, LooserOut, SearchOut, SnippetOut, SuggestOut
 from engine import Engine
 from engine.base import InvalidCursor
 from engine.model import Audience, Hit
@@ -178,7 +178,8 @@ def search(
     looser = _looser(engine, audience, parsed, filters) if result.total == 0 and not parsed.empty else None
     return SearchOut(
         total=result.total, hits=hits,
-        facets={k: [FacetValueOut(value=v.value, count=v.count) for v in vals] for k, vals in result.facets.items()},
+        # Plain dicts: pydantic-core builds the ~70 FacetValueOut in one call, twice as fast.
+        facets={k: [{"value": v.value, "count": v.count} for v in vals] for k, vals in result.facets.items()},
         took_ms=round(result.took_ms, 2), page=page, size=size, next_cursor=next_cursor, looser=looser,
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from api.deps import get_audience, get_engine, get_settings
+from api.deps import engine_of, get_audience, get_engine, get_settings
 from api.errors import ERROR_RESPONSES
 from api.schemas import ConfigOut, FacetValueOut, HealthOut, StatsOut
 from engine import Engine, EngineUnavailable
@@ -32,7 +32,7 @@ def health(request: Request, audience: Audience = Depends(get_audience)) -> Heal
     document, restricted ones included) is for staff only."""
     settings: Settings = request.app.state.settings
     try:
-        engine = get_engine(request)
+        engine = engine_of(request.app)
         info = engine.info()
         documents = info.get("documents") if audience == Audience.staff else engine.count(MatchAll(), audience)
     except EngineUnavailable:
