@@ -49,7 +49,7 @@ def test_bench_prints_one_table_with_every_row(bench_run):
     assert rows[0].startswith("| area | figure |")
     body = "\n".join(rows)
     for needle in ("jieba 0.42.1", "rjieba", "analysis + engine, 2 processes", "bulk build",
-                   "indexer peak RSS", "index on disk", "FTS5 vocabulary equals our tokens",
+                   "indexer peak memory", "index on disk", "FTS5 vocabulary equals our tokens",
                    "frequent word", "rare word", "two words", "phrase", "文号 lookup",
                    "2 facet filters + date range", "deep page", "HTTP 1 client", "HTTP 8 clients",
                    "chayue serve RSS", "Elasticsearch backend"):
