@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     kiosk: bool = False
     kiosk_idle_minutes: float = 3.0
 
+    # Serving.
+    workers: int = Field(1, ge=1, description="api processes `chayue serve` starts; each maps the index.")
+
     # Indexer.
     ocr_languages: str = "chi_sim+eng"
     ocr_workers: int = 0  # 0 = one per core

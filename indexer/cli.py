@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -251,8 +252,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from api.app import create_app
 
     settings = _settings(args)
-    app = create_app(settings)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info", proxy_headers=False)
+    workers = args.workers or settings.workers
+    options = {"host": args.host, "port": args.port, "log_level": "info", "proxy_headers": False}
+    if workers <= 1:
+        uvicorn.run(create_app(settings), **options)
+        return 0
+    # Each worker process builds its own app from the environment (uvicorn imports it by
+    # name), so this command's --data and --engine are handed down as the settings read them.
+    os.environ["CHAYUE_DATA"] = str(settings.data.resolve())
+    os.environ["CHAYUE_ENGINE"] = settings.engine
+    uvicorn.run("api.app:create_app", factory=True, workers=workers, **options)
     return 0
 
 
@@ -285,6 +294,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="serve the api and the page")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="api processes, e.g. one per core (env CHAYUE_WORKERS, default 1); each maps the index")
     common(p)
     p.set_defaults(func=cmd_serve)
 

@@ -6,8 +6,9 @@ may not see answers exactly like one that does not exist (404)."""
 from __future__ import annotations
 
 import io
-import threading
 import mimetypes
+import os
+import threading
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -120,7 +121,9 @@ def page_image(
     if not cache.exists():
         png = _render(_source(doc), str(doc.get("media_type")), n)
         cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(".tmp")
+        # Two requests (threads here, or another worker process) may render the same page
+        # at once: each writes its own file, and the last rename wins with the same bytes.
+        tmp = cache.with_suffix(f".{os.getpid()}-{threading.get_ident()}.tmp")
         tmp.write_bytes(png)
         tmp.replace(cache)
     return Response(cache.read_bytes(), media_type="image/png",
@@ -136,6 +139,7 @@ def _render(path: Path, media_type: str, n: int) -> bytes:
 
             # PDFium is not thread-safe: two pages rendered at once in the thread pool
             # crash the whole server (SIGSEGV). One render at a time; results are cached.
+            # (Per process: each `chayue serve --workers` process has its own PDFium.)
             with _PDFIUM_LOCK:
                 pdf = pdfium.PdfDocument(str(path))
                 try:
