@@ -6,14 +6,17 @@ commit by the index's meta.json changing and reloads before the next query."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import shutil
 import uuid
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import tantivy
 
 from engine.base import EngineUnavailable, InvalidCursor
@@ -25,6 +28,12 @@ from engine.schema import MULTI_VALUED, PRETOKENIZED, fields, tantivy_schema
 
 WRITER_HEAP = 128_000_000
 GENERATION_FILE = "GENERATION"
+# Ranking with a bonus (see _ranked): candidates first fetched beyond the last hit asked for,
+# how far the window may grow before the bonus goes back into the query, and the largest set
+# of documents a bonus clause may match to be kept per snapshot.
+RESCORE_MARGIN = 100
+RESCORE_MAX = 10_000
+MATCH_SET_MAX = 250_000
 log = logging.getLogger("chayue.engine")
 _RUST_REGEX_META = set("\\.+*?()|[]{}^$#&-~")
 
@@ -43,10 +52,16 @@ def _to_datetime(value: Any) -> dt.datetime:
 
 
 class _Translated:
-    """A translated query, its translated filters (by key) and bonus clauses."""
+    """A translated query, its translated filters (by key) and bonus clauses (translated when
+    first needed: most rankings do without them)."""
 
-    def __init__(self, query: tantivy.Query, filters: dict[str, tantivy.Query], bonus: list[tantivy.Query]):
-        self.query, self.filters, self.bonus = query, filters, bonus
+    def __init__(self, query: tantivy.Query, filters: dict[str, tantivy.Query],
+                 bonus: Callable[[], list[tantivy.Query]]):
+        self.query, self.filters, self._bonus = query, filters, bonus
+
+    @functools.cached_property
+    def bonus(self) -> list[tantivy.Query]:
+        return self._bonus()
 
     def scored(self) -> tantivy.Query:
         """The query with the bonus as should clauses (translate(spec.scored_query()))."""
@@ -62,6 +77,58 @@ class _Translated:
         clauses += [(tantivy.Occur.Must, tantivy.Query.boost_query(f, 0.0))
                     for k, f in self.filters.items() if k != except_key]
         return tantivy.Query.boolean_query(clauses)
+
+
+def _constant_scoring(node: Node) -> bool:
+    """Every match scores the same: ranking is by the bonus alone, over all the matches."""
+    if isinstance(node, (MatchAll, MatchNone, Range, ConstScore)):
+        return True
+    if isinstance(node, Boost):
+        return _constant_scoring(node.query)
+    if isinstance(node, Bool):
+        return not node.should and all(_constant_scoring(n) for n in node.must)
+    return False
+
+
+@dataclass
+class _BonusPlan:
+    """Bonus clauses ready to be worked out per document: the term clauses on a number as one
+    look-up per field (sorted values, their scores), the others one by one."""
+
+    by_value: dict[str, tuple[np.ndarray, np.ndarray]]
+    others: list[tuple[Node, np.float32]]
+
+
+class _Snapshot:
+    """One searcher, kept until the index changes: a fixed set of segments, so a document's
+    address means the same document on every call, and what is worked out from them (the
+    documents matching a bonus clause) is worked out once."""
+
+    def __init__(self, stamp: tuple[int, int, int], searcher: tantivy.Searcher):
+        self.stamp, self.searcher = stamp, searcher
+        self._matching: dict[Node, np.ndarray | None] = {}
+        self._ceiling: tuple[tuple[Node, ...], np.float32] | None = None
+
+    def bonus_ceiling(self, bonus: tuple[Node, ...], clauses: list[tantivy.Query]) -> np.float32:
+        """The largest bonus any document here has, as tantivy sums it (two ulps up, so a
+        different order of summing cannot exceed it)."""
+        if self._ceiling is None or self._ceiling[0] is not bonus:  # by identity: hashing costs
+            query = tantivy.Query.boolean_query([(tantivy.Occur.Should, c) for c in clauses])
+            hits = self.searcher.search(query, limit=1, count=False).hits
+            top = np.float32(hits[0][0] if hits else 0.0)
+            self._ceiling = (bonus, np.nextafter(np.nextafter(top, np.float32(np.inf)), np.float32(np.inf)))
+        return self._ceiling[1]
+
+    def matching(self, node: Node, query: tantivy.Query) -> np.ndarray | None:
+        """Sorted keys of the documents matching `node`, or None if they are too many to keep."""
+        if node not in self._matching:
+            n = self.searcher.search(query, limit=1, count=True).count  # type: ignore[attr-defined]
+            keys = None
+            if n <= MATCH_SET_MAX:
+                hits = self.searcher.search(query, limit=max(n, 1), count=False).hits
+                keys = np.sort(np.fromiter((a.segment_ord << 32 | a.doc for _, a in hits), dtype=np.int64, count=len(hits)))
+            self._matching[node] = keys
+        return self._matching[node]
 
 
 class EmbeddedBackend:
@@ -93,7 +160,9 @@ class EmbeddedBackend:
         self.index.register_tokenizer(PRETOKENIZED, tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build())
         self._writer: tantivy.IndexWriter | None = None
         self._writable = writable
-        self._meta_mtime = self._meta_stamp()
+        self._snapshot: _Snapshot | None = None
+        self._bonus_queries: tuple[tuple[Node, ...], list[tantivy.Query]] | None = None
+        self._bonus_plan: tuple[tuple[Node, ...], _BonusPlan | None] | None = None
 
     # -- writes --------------------------------------------------------------------
     @property
@@ -122,8 +191,7 @@ class EmbeddedBackend:
         # abandons them) on each one cost a merge per batch. close() waits for them.
         if self._writer is not None:
             self._writer.commit()
-        self.index.reload()
-        self._meta_mtime = self._meta_stamp()
+        self._snapshot = None  # the next read reloads
 
     def _document(self, rec: dict[str, Any]) -> tantivy.Document:
         doc = tantivy.Document()
@@ -145,18 +213,22 @@ class EmbeddedBackend:
         return doc
 
     # -- reads ---------------------------------------------------------------------
-    def _meta_stamp(self) -> int:
+    def _meta_stamp(self) -> tuple[int, int, int]:
+        # tantivy replaces meta.json on each commit (a new inode): two commits within one tick
+        # of the file clock still differ.
         try:
-            return (self.path / "meta.json").stat().st_mtime_ns
+            st = (self.path / "meta.json").stat()
         except FileNotFoundError:
-            return 0
+            return (0, 0, 0)
+        return (st.st_mtime_ns, st.st_ino, st.st_size)
 
-    def _searcher(self) -> tantivy.Searcher:
+    def _current(self) -> _Snapshot:
         stamp = self._meta_stamp()
-        if stamp != self._meta_mtime:
+        snap = self._snapshot
+        if snap is None or snap.stamp != stamp:
             self.index.reload()
-            self._meta_mtime = stamp
-        return self.index.searcher()
+            snap = self._snapshot = _Snapshot(stamp, self.index.searcher())
+        return snap
 
     def translate(self, node: Node) -> tantivy.Query:
         s = self.schema
@@ -212,11 +284,12 @@ class EmbeddedBackend:
 
     def execute(self, spec: SearchSpec) -> SearchResult:
         started = time.perf_counter()
-        searcher = self._searcher()
+        snap = self._current()
+        searcher = snap.searcher
         # The query and each filter are translated once, then combined for the hits and for
         # each facet group (as translate(Bool(must=(query,), filter=filters)) would).
         translated = _Translated(self.translate(spec.query), {k: self.translate(n) for k, n in spec.filters.items()},
-                                 [self.translate(n) for n in spec.bonus])
+                                 lambda: self._translate_bonus(spec.bonus))
         offset = spec.offset
         if spec.search_after:
             # Our cursors are positions: [index of the last hit returned].
@@ -230,7 +303,12 @@ class EmbeddedBackend:
                       "order": tantivy.Order.Desc if spec.sort == "date_desc" else tantivy.Order.Asc}
         try:
             # tantivy sizes its heap by offset + limit: past the last document, only count.
-            if spec.size > 0 and offset < searcher.num_docs:
+            ranked = None
+            if spec.size > 0 and offset < searcher.num_docs and spec.bonus and not kwargs:
+                ranked = self._ranked(snap, spec, translated, offset)
+            if ranked is not None:
+                total, raw_hits = ranked
+            elif spec.size > 0 and offset < searcher.num_docs:
                 found = searcher.search(translated.combined(scored=True), limit=spec.size, offset=offset,
                                         count=True, **kwargs)
                 total, raw_hits = found.count, found.hits  # type: ignore[attr-defined]  # stub lags the binding
@@ -247,6 +325,145 @@ class EmbeddedBackend:
         facets = self._facets(searcher, spec, translated) if spec.facets else {}
         return SearchResult(total=total or 0, hits=hits, facets=facets,
                             took_ms=(time.perf_counter() - started) * 1000)
+
+    def _translate_bonus(self, bonus: tuple[Node, ...]) -> list[tantivy.Query]:
+        # The tie-break is the same tuple on every search: translated once (kept by identity).
+        if self._bonus_queries is None or self._bonus_queries[0] is not bonus:
+            self._bonus_queries = (bonus, [self.translate(n) for n in bonus])
+        return self._bonus_queries[1]
+
+    def _plan(self, bonus: tuple[Node, ...]) -> _BonusPlan | None:
+        """How to work out each document's bonus, or None if these clauses are not all constant
+        scores (kept by identity like the translation)."""
+        if self._bonus_plan is None or self._bonus_plan[0] is not bonus:
+            self._bonus_plan = (bonus, self._new_plan(bonus))
+        return self._bonus_plan[1]
+
+    def _new_plan(self, bonus: tuple[Node, ...]) -> _BonusPlan | None:
+        plan = _BonusPlan({}, [])
+        values: dict[str, dict[float, np.float32]] = {}
+        for clause in bonus:
+            if not isinstance(clause, ConstScore):
+                return None
+            node, score = clause.query, np.float32(clause.score)
+            if isinstance(node, Term) and self._numeric(node.field):
+                same_field = values.setdefault(node.field, {})
+                value = float(self._value(node.field, node.value))
+                if value not in same_field:
+                    same_field[value] = score
+                    continue
+            plan.others.append((node, score))
+        for field, scores in values.items():
+            terms = np.array(sorted(scores))
+            plan.by_value[field] = (terms, np.array([scores[v] for v in terms], dtype=np.float32))
+        return plan
+
+    def _ranked(self, snap: _Snapshot, spec: SearchSpec, translated: _Translated,
+                offset: int) -> tuple[int, list[tuple[float, tantivy.DocAddress]]] | None:
+        """The hits at offset..offset+size ranked by score plus bonus, without the bonus clauses
+        in the query (as should clauses they make tantivy walk every clause's postings).
+
+        The plain query's top K are fetched, each one's bonus is added as tantivy adds it (in
+        f32) and they are re-sorted, ties by address as tantivy breaks them. A document outside
+        the K scores at most the K-th score plus the largest bonus; once that is below the
+        total of the last hit asked for, none can enter, else K grows. None where this cannot
+        give tantivy's exact answer cheaply (constant scores, where every match is a candidate;
+        a window grown too large; a bonus this cannot evaluate): the caller puts the clauses
+        back in the query."""
+        plan = self._plan(spec.bonus)
+        if plan is None or _constant_scoring(spec.query):
+            return None
+        bmax = snap.bonus_ceiling(spec.bonus, translated.bonus)
+        searcher, plain, n = snap.searcher, translated.combined(), offset + spec.size
+        k = 2 * n + RESCORE_MARGIN
+        found = searcher.search(plain, limit=k, count=True)
+        total: int = found.count  # type: ignore[attr-defined]
+        while True:
+            hits = found.hits
+            addrs = [a for _, a in hits]
+            keys = np.fromiter((a.segment_ord << 32 | a.doc for a in addrs), dtype=np.int64, count=len(addrs))
+            bonus = self._bonus(snap, plan, addrs, keys)
+            if bonus is None:
+                return None
+            scores = np.fromiter((s for s, _ in hits), dtype=np.float32, count=len(hits))
+            totals = scores + bonus  # f32 + f32 rounds as tantivy's sum does
+            order = np.lexsort((keys, -totals))
+            if len(hits) < k or np.float32(scores[-1]) + bmax < totals[order[n - 1]]:
+                return total, [(float(totals[i]), addrs[i]) for i in order[offset:n]]
+            # How many score at least the last total asked for minus the largest bonus, by the
+            # density of scores in the lower half of the window; flat scores need them all.
+            floor = float(totals[order[n - 1]]) - float(bmax)
+            lower = scores[len(scores) // 2:].astype(np.float64)
+            spread = lower[0] - lower[-1]
+            need = len(scores) + (lower[-1] - floor) * len(lower) / spread if spread > 0 else np.inf
+            if need > RESCORE_MAX or k >= RESCORE_MAX:
+                return None
+            k = min(max(2 * k, int(1.5 * need)), RESCORE_MAX)
+            found = searcher.search(plain, limit=k, count=False)
+
+    def _bonus(self, snap: _Snapshot, plan: _BonusPlan, addrs: list[tantivy.DocAddress],
+               keys: np.ndarray) -> np.ndarray | None:
+        """Each document's bonus: the f32 sum of the scores of the clauses it matches, or None
+        if a document matches more than two (tantivy's order of summing would then matter)."""
+        out = np.zeros(len(addrs), dtype=np.float32)
+        matched = np.zeros(len(addrs), dtype=np.int8)
+        columns: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for field, (terms, scores) in plan.by_value.items():
+            present, values = self._column(snap, field, addrs, columns)
+            at = np.minimum(np.searchsorted(terms, values), len(terms) - 1)
+            hit = present & (terms[at] == values)
+            out[hit] += scores[at[hit]]
+            matched += hit
+        for node, score in plan.others:
+            mask = self._matches(snap, node, addrs, keys, columns)
+            if mask is None:
+                return None
+            out[mask] += score
+            matched += mask
+        return None if (matched > 2).any() else out
+
+    def _numeric(self, field: str) -> bool:
+        """A single-valued number with a fast field, read per document by fast_field_values."""
+        spec = self.specs[field]
+        return field not in MULTI_VALUED and spec.indexed and spec.type in ("integer", "float")
+
+    def _column(self, snap: _Snapshot, field: str, addrs: list[tantivy.DocAddress],
+                columns: dict[str, tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+        if field not in columns:
+            raw = snap.searcher.fast_field_values(field, addrs)
+            columns[field] = (np.array([v is not None for v in raw], dtype=bool),
+                              np.array([0 if v is None else v for v in raw], dtype=np.float64))
+        return columns[field]
+
+    def _matches(self, snap: _Snapshot, node: Node, addrs: list[tantivy.DocAddress], keys: np.ndarray,
+                 columns: dict[str, tuple[np.ndarray, np.ndarray]]) -> np.ndarray | None:
+        """Which of the documents match `node`: a term or range on a number from its fast field,
+        a pure exclusion as the negation, anything else from the snapshot's set of its matches."""
+        if isinstance(node, (Term, Range)) and self._numeric(node.field):
+            present, values = self._column(snap, node.field, addrs, columns)
+            if isinstance(node, Term):
+                return present & (values == self._value(node.field, node.value))
+            mask = present.copy()
+            if node.gte is not None:
+                mask &= values >= self._value(node.field, node.gte)
+            if node.lte is not None:
+                mask &= values <= self._value(node.field, node.lte)
+            return mask
+        if isinstance(node, Bool) and node.must_not and not (node.must or node.should or node.filter):
+            excluded = np.zeros(len(addrs), dtype=bool)
+            for n in node.must_not:
+                m = self._matches(snap, n, addrs, keys, columns)
+                if m is None:
+                    return None
+                excluded |= m
+            return ~excluded
+        matching = snap.matching(node, self.translate(node))
+        if matching is None:
+            return None
+        if not len(matching):
+            return np.zeros(len(addrs), dtype=bool)
+        at = np.minimum(np.searchsorted(matching, keys), len(matching) - 1)
+        return matching[at] == keys
 
     def _facets(self, searcher: tantivy.Searcher, spec: SearchSpec, translated: _Translated) -> dict[str, list[FacetValue]]:
         # Facets whose field has no filter of its own share one aggregation request.
@@ -290,13 +507,13 @@ class EmbeddedBackend:
 
     def info(self) -> dict[str, Any]:
         size = sum(f.stat().st_size for f in self.path.glob("*") if f.is_file() and f.name != GENERATION_FILE)
-        stamp = self._meta_stamp()
+        mtime = self._meta_stamp()[0]
         return {
             "engine": self.name,
-            "documents": self._searcher().num_docs,
+            "documents": self._current().searcher.num_docs,
             "index_bytes": size,
-            "last_commit": dt.datetime.fromtimestamp(stamp / 1e9, dt.UTC).isoformat(timespec="seconds")
-            if stamp else None,
+            "last_commit": dt.datetime.fromtimestamp(mtime / 1e9, dt.UTC).isoformat(timespec="seconds")
+            if mtime else None,
         }
 
     def close(self) -> None:

@@ -4,13 +4,15 @@ bigrams, exact 文号 first, tie-breaks) against a small corpus built so the ord
 
 from __future__ import annotations
 
+import random
 from datetime import date
 
 import pytest
 
 from engine import Engine, syntax
+from engine.base import NO_LONGER_VALID, TIEBREAK, access_filter
 from engine.model import Audience, Document, Page
-from engine.query import SearchSpec
+from engine.query import Bool, SearchSpec
 from tests import corpus
 from tests.conformance.engines import BACKENDS, engine_for
 
@@ -170,3 +172,79 @@ def test_empty_query_orders_by_the_same_tie_breaks(ranking):
     order = ids(ranking, "")
     assert order.index("e_valid_2021") < order.index("e_valid_2019") < order.index("e_valid_1998")
     assert order.index("e_valid_1998") < order.index("e_repealed_2022")
+
+
+# -- the tie-break over many near-equal scores: the same order as the bonus written into the query --
+
+def _near_tie_docs() -> list[Document]:
+    """A word in every document (so its score differs only by the length of the text, less than
+    the bonus), in every year class (none, before 1950, within, after 2035) and validity."""
+    rng = random.Random(7)
+    docs = []
+    for i in range(300):
+        year = rng.choice([None, 1940, 1950, 1990, 2001, 2019, 2020, 2021, 2035, 2036, 2040])
+        validity = rng.choice([None, "现行有效", "已修改", "已废止", "失效", "历史版本"])
+        body = FILLER + "候鸟迁徙" + "各地区各部门" * (i % 13) + FILLER
+        docs.append(Document(id=f"m{i:03d}", collection="current", title=f"关于第{i}号事项的通知",
+                             pages=[Page(1, body)], agency=["测试市人民政府"], validity=validity,
+                             date=date(year, 6, 1) if year else None, access="open"))
+    return docs
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def near_ties(request, tmp_path_factory) -> Engine:
+    engine = engine_for(request.param, tmp_path_factory, _near_tie_docs(), "near-ties")
+    yield engine
+    engine.close()
+
+
+def _with_bonus_in_query(engine: Engine, q: str, **kw) -> list[tuple[str, float]]:
+    """The ranking as the tie-break's definition gives it: its clauses as should clauses of the query."""
+    spec = SearchSpec(query=Bool(must=(syntax.to_node(syntax.parse(q)),), should=TIEBREAK),
+                      filters={"_access": access_filter(Audience.public)}, **kw)
+    return [(h.id, h.score) for h in engine.backend.execute(spec).hits]
+
+
+def _ranked(engine: Engine, q: str, **kw) -> list[tuple[str, float]]:
+    spec = SearchSpec(query=syntax.to_node(syntax.parse(q)), **kw)
+    return [(h.id, h.score) for h in engine.search(spec, Audience.public).hits]
+
+
+@pytest.mark.parametrize("q", ["候鸟", "", "年份:2019-2021", "候鸟 -年份:2020", "迁徙 OR 第7号"])
+@pytest.mark.parametrize("offset, size", [(0, 10), (0, 1), (25, 10), (290, 20), (0, ALL)])
+def test_tie_break_order_and_scores_are_those_of_the_bonus_clauses(near_ties, q, offset, size):
+    expected = _with_bonus_in_query(near_ties, q, size=ALL)
+    assert len(expected) > 50
+    assert _ranked(near_ties, q, offset=offset, size=size) == expected[offset:offset + size]
+
+
+def test_cursor_pages_through_near_ties_in_tie_break_order(near_ties):
+    seen: list[tuple[str, float]] = []
+    after = None
+    while True:
+        spec = SearchSpec(query=syntax.to_node(syntax.parse("候鸟")), size=37, search_after=after)
+        hits = near_ties.search(spec, Audience.public).hits
+        if not hits:
+            break
+        seen += [(h.id, h.score) for h in hits]
+        after = hits[-1].sort
+    assert seen == _with_bonus_in_query(near_ties, "候鸟", size=ALL)
+
+
+def test_newer_documents_in_force_lead_among_near_ties(near_ties):
+    top = near_ties.search(SearchSpec(query=syntax.to_node(syntax.parse("候鸟")), size=10), Audience.public).hits
+    docs = {d.id: d for d in _near_tie_docs()}
+    assert all(docs[h.id].validity not in NO_LONGER_VALID and (docs[h.id].year or 0) >= 2035 for h in top)
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_a_document_repealed_after_indexing_drops_below_those_in_force(kind, tmp_path_factory):
+    docs = [_doc("a", "关于候鸟保护的规定", FILLER, year=2021), _doc("b", "关于候鸟保护的规定", FILLER, year=2019)]
+    engine = engine_for(kind, tmp_path_factory, docs, "repealed")
+    try:
+        assert ids(engine, "候鸟") == ["a", "b"]
+        engine.upsert([_doc("a", "关于候鸟保护的规定", FILLER, year=2021, validity="已废止")])
+        engine.commit()
+        assert ids(engine, "候鸟") == ["b", "a"]
+    finally:
+        engine.close()
