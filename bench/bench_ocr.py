@@ -7,10 +7,11 @@ Pages are rendered from real laws (/work/shared/corpus) at 300 dpi with a red se
 and speckle, as a scanner would deliver them, and saved as PNG. Both sides start from
 those files: `tesseract page.png - -l chi_sim+eng --psm 6`, two processes at a time with
 OMP_THREAD_LIMIT=1, against our Ocr with two workers and a cold cache, which opens the
-same files and cleans each page before its tesseract pass. Runs alternate (CLI, Ocr, CLI,
-Ocr, ...) so a burst of load from elsewhere hits both; the table shows medians. CPU
-seconds per page (ours: this process plus its tesseract children) barely move with load,
-wall time does: look at both, and at the load average printed with them."""
+same files and cleans each page before its tesseract pass (the same libtesseract, in
+process: its models load inside the timed run too). Runs alternate (CLI, Ocr, CLI, Ocr,
+...) so a burst of load from elsewhere hits both; the table shows medians. CPU seconds per
+page (CLI: its tesseract children; ours: this process) barely move with load, wall time
+does: look at both, and at the load average printed with them."""
 
 from __future__ import annotations
 
@@ -39,7 +40,8 @@ WORKERS = 2
 
 
 def _cpu_seconds() -> float:
-    """CPU time of this process and its waited-for children (tesseract)."""
+    """CPU time of this process (our tesseract engines) and its waited-for children (the
+    tesseract command)."""
     own = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime

@@ -2,27 +2,32 @@
 
 Scans of 公文 carry red seals and letterheads across the text, a degree or two of skew,
 and scanner speckle; each costs accuracy, so pages are cleaned first (red removed,
-deskewed, despeckled, binarised). Tesseract runs one single-threaded process per core
-(`OMP_THREAD_LIMIT=1`: its own OpenMP threads fight each other when several run at once),
-and every result is cached on disk by the page's pixels, so a re-run of the indexer never
-OCRs the same page twice."""
+deskewed, despeckled, binarised). Each worker thread keeps its own engine of the system's
+libtesseract, in process, with the models loaded once (`OMP_THREAD_LIMIT=1`: tesseract's
+own OpenMP threads fight each other when several engines run at once), and every result is
+cached on disk by the page's pixels, so a re-run of the indexer never OCRs the same page
+twice."""
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import functools
 import hashlib
 import json
 import logging
 import os
 import tempfile
 import threading
-from collections.abc import Iterable
+import weakref
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from itertools import count
 from pathlib import Path
 
 import numpy as np
-import pytesseract
 from PIL import Image, ImageFilter
 
 from analysis.normalize import looks_traditional
@@ -42,7 +47,11 @@ MIN_REREAD_PX = 12  # smaller line crops are noise, and tesseract can crash on t
 SCRIPT_CHECK_BELOW = 85
 SCRIPT_CHECK_UNSURE_WORDS = 0.08
 RED_MARGIN = 60  # R above both G and B by this much: seal/letterhead ink, not text
-PREPROCESS_VERSION = 7  # bump when cleaning changes, so cached results are not reused
+PREPROCESS_VERSION = 8  # bump when cleaning changes, so cached results are not reused
+
+
+class OcrFailed(RuntimeError):
+    """Tesseract could not read an image (no models for the language, or out of time)."""
 
 
 @dataclass(frozen=True)
@@ -173,7 +182,82 @@ def clean(image: Image.Image) -> tuple[Image.Image, float, bool]:
     return binary, angle, _vertical_ink(~np.asarray(binary))
 
 
-# ---- tesseract -----------------------------------------------------------------------------
+# ---- tesseract ----------------------------------------------------------------------------
+# The system's libtesseract through its C API (capi.h), the same library the `tesseract`
+# command runs, so pages read exactly as they did through it. A process per page reloaded
+# the models each time (~0.2 s of CPU for chi_sim+eng, ~0.1 s more per line re-read) and
+# went through a PNG file both ways; an engine per worker thread loads them once and takes
+# the page's bits from memory. ctypes releases the GIL for each call.
+
+@functools.cache
+def _libtesseract() -> ctypes.CDLL:
+    """Loaded on first use, after OMP_THREAD_LIMIT is set: OpenMP reads it when it starts."""
+    name = ctypes.util.find_library("tesseract")
+    if name is None:
+        raise RuntimeError("libtesseract not found: install tesseract-ocr")
+    lib = ctypes.CDLL(name)
+    ptr, num, text = ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p
+    for fn, restype, argtypes in (
+        ("TessVersion", text, []),
+        ("TessBaseAPICreate", ptr, []),
+        ("TessBaseAPIDelete", None, [ptr]),
+        ("TessBaseAPIInit3", num, [ptr, text, text]),
+        ("TessBaseAPIGetDatapath", text, [ptr]),
+        ("TessBaseAPISetVariable", num, [ptr, text, text]),
+        ("TessBaseAPISetPageSegMode", None, [ptr, num]),
+        ("TessBaseAPISetImage", None, [ptr, text, num, num, num, num]),
+        ("TessBaseAPIRecognize", num, [ptr, ptr]),
+        ("TessBaseAPIGetTsvText", ptr, [ptr, num]),  # ptr, not text: we must free it
+        ("TessDeleteText", None, [ptr]),
+        ("TessMonitorCreate", ptr, []),
+        ("TessMonitorDelete", None, [ptr]),
+        ("TessMonitorSetDeadlineMSecs", None, [ptr, num]),
+    ):
+        getattr(lib, fn).restype = restype
+        getattr(lib, fn).argtypes = argtypes
+    return lib
+
+
+class _Engine:
+    """One tesseract engine with its models loaded; not thread-safe, so one per thread."""
+
+    def __init__(self, langs: str):
+        self.lib = _libtesseract()
+        self.handle = self.lib.TessBaseAPICreate()
+        # No data path: the library's own, where the distribution's packages put the models.
+        if self.lib.TessBaseAPIInit3(self.handle, None, langs.encode()) != 0:
+            self.close()
+            raise OcrFailed(f"tesseract could not load the language data for {langs}")
+        # Its notes ("Image too small to scale!!" on a speck) went to a discarded pipe when
+        # tesseract was a child process; in process they would litter the progress display.
+        self.lib.TessBaseAPISetVariable(self.handle, b"debug_file", os.devnull.encode())
+        self.datapath = Path(self.lib.TessBaseAPIGetDatapath(self.handle).decode())
+
+    def tsv(self, image: Image.Image, psm: int) -> str:
+        """Tesseract's TSV of a bilevel image, from its packed bits (no PNG file)."""
+        bits = image.convert("1").tobytes()  # 1 = white, MSB first: as SetImage takes it
+        self.lib.TessBaseAPISetPageSegMode(self.handle, psm)
+        self.lib.TessBaseAPISetImage(self.handle, bits, image.width, image.height, 0,
+                                     (image.width + 7) // 8)
+        monitor = self.lib.TessMonitorCreate()
+        try:
+            self.lib.TessMonitorSetDeadlineMSecs(monitor, PAGE_TIMEOUT_S * 1000)
+            if self.lib.TessBaseAPIRecognize(self.handle, monitor) != 0:
+                raise OcrFailed(f"tesseract gave up on a {image.width}×{image.height} image "
+                                f"(time limit {PAGE_TIMEOUT_S} s)")
+        finally:
+            self.lib.TessMonitorDelete(monitor)
+        out = self.lib.TessBaseAPIGetTsvText(self.handle, 0)
+        try:
+            return ctypes.string_at(out).decode("utf-8") if out else ""
+        finally:
+            self.lib.TessDeleteText(out)
+
+    def close(self) -> None:
+        if self.handle:
+            self.lib.TessBaseAPIDelete(self.handle)
+            self.handle = None
+
 
 def _is_cjk(c: str) -> bool:
     return "\u3000" <= c <= "\u9fff" or "\uff00" <= c <= "\uffef"
@@ -196,8 +280,27 @@ class _Line:
         return line
 
 
+def data_from_tsv(tsv: str) -> dict[str, list]:
+    """Tesseract's TSV output as columns, numbers as numbers."""
+    data: dict[str, list] = {c: [] for c in _TSV_COLUMNS}
+    for row in tsv.splitlines():
+        cells = row.split("\t", len(_TSV_COLUMNS) - 1)
+        if len(cells) < len(_TSV_COLUMNS) - 1 or not cells[0].isdigit():
+            continue  # a header or a torn row
+        cells += [""] * (len(_TSV_COLUMNS) - len(cells))
+        for column, cell in zip(_TSV_COLUMNS, cells):
+            data[column].append(cell if column == "text" else float(cell) if column == "conf"
+                                else int(cell))
+    return data
+
+
+_TSV_COLUMNS = ("level", "page_num", "block_num", "par_num", "line_num", "word_num", "left",
+                "top", "width", "height", "conf", "text")
+
+
 def lines_from_data(data: dict) -> list[_Line]:
-    """The lines of image_to_data's output, in reading order, with their words."""
+    """The lines of tesseract's TSV (as data_from_tsv gives it), in reading order, with their
+    words."""
     lines: dict[tuple[int, int, int], _Line] = {}
     for i, word in enumerate(data["text"]):
         word = (word or "").strip()
@@ -225,7 +328,7 @@ def _page_text(lines: list[_Line]) -> tuple[str, float | None]:
 
 
 def text_from_data(data: dict) -> tuple[str, float | None]:
-    """Lines of text and mean word confidence from image_to_data."""
+    """Lines of text and mean word confidence from tesseract's TSV columns."""
     return _page_text(lines_from_data(data))
 
 
@@ -246,6 +349,14 @@ def _latin_garbage(text: str) -> bool:
     return _mostly_cjk(text) and any(_latin_line(line) for line in text.splitlines())
 
 
+def _free_engines(idle: dict[str, list[_Engine]], lock: threading.Lock) -> None:
+    with lock:
+        engines = [e for group in idle.values() for e in group]
+        idle.clear()
+    for engine in engines:
+        engine.close()
+
+
 class Ocr:
     """OCR service handed to extractors: `ocr_images(images)` → pages, in order."""
 
@@ -256,15 +367,25 @@ class Ocr:
         self.languages = languages
         self.workers = workers or os.cpu_count() or 1
         self.psm = psm
-        # Set before any tesseract starts; child processes inherit it. setdefault: an
-        # operator who wants OpenMP threads can still say so.
+        # Set before libtesseract (and its OpenMP) loads. setdefault: an operator who wants
+        # OpenMP threads can still say so.
         os.environ.setdefault("OMP_THREAD_LIMIT", "1")
-        self.installed = set(pytesseract.get_languages(config=""))
+        self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+        self._idle: dict[str, list[_Engine]] = {}  # loaded engines not reading, by languages
+        # Engines are freed on close(), or when the service is dropped or Python exits
+        # unclosed: tesseract's own teardown, later, would complain of leaked models.
+        self._finalizer = weakref.finalize(self, _free_engines, self._idle, self._lock)
+        try:
+            with self._engine(languages) as engine:  # the first worker's, loaded now
+                datapath = engine.datapath
+        except OcrFailed as e:
+            raise RuntimeError(f"tesseract language data not installed: {languages}") from e
+        self.installed = {p.stem for p in datapath.glob("*.traineddata")}
+        # tesseract loads what it has of chi_sim+xyz and only warns about xyz.
         missing = [lang for lang in languages.split("+") if lang not in self.installed]
         if missing:
             raise RuntimeError(f"tesseract language data not installed: {', '.join(missing)}")
-        self._pool: ThreadPoolExecutor | None = None
-        self._lock = threading.Lock()
         self.hits = 0  # cache hits/misses, for the progress report and the benchmark
         self.misses = 0
 
@@ -313,6 +434,7 @@ class Ocr:
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
             self._pool = None
+        _free_engines(self._idle, self._lock)
 
     def __enter__(self) -> Ocr:
         return self
@@ -337,21 +459,30 @@ class Ocr:
                                   f"pixels exceeds the decompression-bomb limit")
         try:
             result = self.ocr_image(image, langs)
-        except pytesseract.TesseractError as e:
-            detail = e.message or f"exit status {e.status}"
-            raise ExtractionError(f"{where}: OCR 失败 / tesseract failed: {detail}") from e
-        except RuntimeError as e:  # pytesseract's timeout
-            raise ExtractionError(f"{where}: OCR 超时 / tesseract timed out ({e})") from e
+        except OcrFailed as e:
+            raise ExtractionError(f"{where}: OCR 失败 / {e}") from e
         return Page(number=number, text=result.text, ocr=True, confidence=result.confidence)
 
+    @contextmanager
+    def _engine(self, langs: str) -> Iterator[_Engine]:
+        """A loaded engine for `langs` that no other thread is using: an idle one, or a new
+        one (at most one per worker stays loaded per language set)."""
+        with self._lock:
+            idle = self._idle.get(langs)
+            engine = idle.pop() if idle else None
+        if engine is None:
+            engine = _Engine(langs)
+        try:
+            yield engine
+        finally:
+            with self._lock:
+                self._idle.setdefault(langs, []).append(engine)
+
     def _tesseract(self, image: Image.Image, langs: str, psm: int) -> list[_Line]:
-        """One tesseract pass: TSV gives text and confidence together (no second call for
-        the text)."""
-        data = pytesseract.image_to_data(
-            image, lang=langs, config=f"--psm {psm}", output_type=pytesseract.Output.DICT,
-            timeout=PAGE_TIMEOUT_S,
-        )
-        return lines_from_data(data)
+        """One tesseract pass: TSV gives text and confidence together."""
+        with self._engine(langs) as engine:
+            tsv = engine.tsv(image, psm)
+        return lines_from_data(data_from_tsv(tsv))
 
     def _recognise(self, image: Image.Image, langs: str) -> OcrResult:
         binary, angle, vertical = clean(image)
@@ -397,11 +528,10 @@ class Ocr:
                 # The page's own mode, not psm 7 (single line): on the sample's sealed JPEG
                 # psm 7 crashed tesseract (SIGFPE) and read the other lines worse.
                 again = self._tesseract(crop, langs, psm)
-            except pytesseract.TesseractError as exc:
-                # A second reading is only a chance to do better: tesseract crashing on a
-                # line crop (seen: SIGFPE on the sample's sealed JPEG) must not fail the page.
-                log.warning("re-reading a line failed (tesseract exit %s); keeping the first reading",
-                            exc.status)
+            except OcrFailed as exc:
+                # A second reading is only a chance to do better: tesseract failing on a
+                # line crop must not fail the page.
+                log.warning("re-reading a line failed (%s); keeping the first reading", exc)
                 out.append(line)
                 continue
             confs = [c for x in again for c in x.confs]
@@ -453,7 +583,9 @@ class Ocr:
         h = hashlib.sha256()
         h.update(f"{image.mode}:{image.width}x{image.height}:".encode())
         h.update(image.tobytes())
-        h.update(f"|{langs}|psm={self.psm}|v{PREPROCESS_VERSION}".encode())
+        # The engine's version too: a new libtesseract reads the same pixels differently.
+        h.update(f"|{langs}|psm={self.psm}|v{PREPROCESS_VERSION}|"
+                 f"tesseract {_libtesseract().TessVersion().decode()}".encode())
         return h.hexdigest()
 
     def _cache_path(self, key: str) -> Path:

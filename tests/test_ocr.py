@@ -9,6 +9,7 @@ from indexer.ocr import (
     LOW_CONFIDENCE,
     Ocr,
     clean,
+    data_from_tsv,
     estimate_skew,
     is_low_confidence,
     lines_from_data,
@@ -122,8 +123,32 @@ def test_page_over_the_decompression_bomb_limit_is_refused_with_its_number(ocr, 
     assert "big.tif" in e.value.reason and "page 5" in e.value.reason
 
 
+def test_unknown_language_is_named_when_the_service_starts(tmp_path):
+    with pytest.raises(RuntimeError, match="klingon"):
+        Ocr(tmp_path, "chi_sim+klingon")
+
+
+@pytest.mark.slow
+def test_each_worker_loads_the_models_once(tmp_path):
+    texts = [inputs.law_excerpt(50 + n, 60) for n in range(4)]
+    with Ocr(tmp_path, workers=2) as service:
+        service.ocr_images(inputs.render_page(t) for t in texts)
+        assert len(service._idle["chi_sim+eng"]) <= 2  # one engine per worker, not per page
+
+
+def test_tesseract_tsv_becomes_columns_with_fractional_confidence():
+    tsv = ("level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\t"
+           "height\tconf\ttext\n"
+           "1\t1\t0\t0\t0\t0\t0\t0\t800\t600\t-1\t\n"
+           "5\t1\t1\t1\t1\t1\t208\t223\t83\t54\t96.080833\t中\n"
+           "5\t1\t1\t1\t1\t2\t322\t218\t70\t81\t93.272736\t华人\n")
+    data = data_from_tsv(tsv)
+    assert data["level"] == [1, 5, 5] and data["text"] == ["", "中", "华人"]
+    assert text_from_data(data) == ("中华人", 94.7)  # not 94.5, the mean of truncated 96, 93
+
+
 def _tsv(*words: tuple[int, str, float, tuple[int, int, int, int]]) -> dict:
-    """image_to_data's dict for words given as (line, text, conf, (left, top, w, h))."""
+    """data_from_tsv's columns for words given as (line, text, conf, (left, top, w, h))."""
     cols = ("block_num", "par_num", "line_num", "text", "conf", "left", "top", "width",
             "height")
     data: dict[str, list] = {c: [] for c in cols}
