@@ -47,7 +47,7 @@ MIN_REREAD_PX = 12  # smaller line crops are noise, and tesseract can crash on t
 SCRIPT_CHECK_BELOW = 85
 SCRIPT_CHECK_UNSURE_WORDS = 0.08
 RED_MARGIN = 60  # R above both G and B by this much: seal/letterhead ink, not text
-PREPROCESS_VERSION = 8  # bump when cleaning changes, so cached results are not reused
+PREPROCESS_VERSION = 9  # bump when cleaning changes, so cached results are not reused
 
 
 class OcrFailed(RuntimeError):
@@ -165,15 +165,34 @@ def _vertical_ink(ink: np.ndarray) -> bool:
     return _profile_variance(ink, 0, bin_px) > 2.0 * _profile_variance(ink, 1, bin_px)
 
 
+def _median_rows(gray: np.ndarray, every: int) -> np.ndarray:
+    """The 3×3 median of every `every`-th row: enough of the smoothed page for its
+    histogram, at a fraction of filtering all of it."""
+    rows = np.arange(1, gray.shape[0] - 1, every)
+    if len(rows) == 0:
+        return gray
+    strips = gray[np.stack([rows - 1, rows, rows + 1], axis=1).ravel()]
+    return np.asarray(Image.fromarray(strips).filter(ImageFilter.MedianFilter(3)))[1::3]
+
+
+def _majority_paper(paper: np.ndarray) -> np.ndarray:
+    """3×3 majority vote, edges repeated as Pillow's filters repeat them."""
+    padded = np.pad(paper.view(np.uint8), 1, mode="edge")
+    rows = padded[:, :-2] + padded[:, 1:-1] + padded[:, 2:]
+    return rows[:-2] + rows[1:-1] + rows[2:] >= 5
+
+
 def clean(image: Image.Image) -> tuple[Image.Image, float, bool]:
     """(bilevel page, deskew angle, vertical?) ready for tesseract."""
     gray = _gray_without_red(image)
     angle = estimate_skew(gray)
-    # Median, then Otsu, in Pillow's C (~60 ms). A 3×3 majority vote after thresholding
-    # removes the same speckle for 4 ms, but Otsu then sees unsmoothed glyph edges, picks a
-    # level ~5 lower, and small pages lost 1-2 points of accuracy (measured).
-    smooth = np.asarray(Image.fromarray(gray).filter(ImageFilter.MedianFilter(3)))
-    binary = Image.fromarray(smooth > otsu_threshold(smooth))  # mode "1": paper white
+    # Despeckle and binarise: a 3×3 median then a threshold is the threshold then a 3×3
+    # majority vote (a median of nine is above a level iff five of them are); the vote takes
+    # 2 ms where the median took 60. The level is still Otsu's of the *median-smoothed*
+    # page (on the unsmoothed one it comes out ~5 lower and small pages lost 1-2 points of
+    # accuracy, measured), from every 8th row: within 1-2 levels of all rows' on 30 pages.
+    level = otsu_threshold(_median_rows(gray, 8))
+    binary = Image.fromarray(_majority_paper(gray > level))  # mode "1": paper white
     if abs(angle) >= 0.2:
         # The bilevel page, nearest neighbour: 10 ms. Rotating the gray page (bicubic, then
         # median and Otsu) took 100-150 ms and read no better: 96.7% vs 96.5% mean accuracy
