@@ -247,21 +247,35 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
+    import socket
 
-    from api.app import create_app
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
     settings = _settings(args)
     workers = args.workers or settings.workers
     options = {"host": args.host, "port": args.port, "log_level": "info", "proxy_headers": False}
     if workers <= 1:
+        from api.app import create_app
+
         uvicorn.run(create_app(settings), **options)
         return 0
+    # The supervisor only starts and watches the workers: it imports none of the api (about
+    # 170 MB of analysis dictionaries and engine it would never use).
     # Each worker process builds its own app from the environment (uvicorn imports it by
     # name), so this command's --data and --engine are handed down as the settings read them.
     os.environ["CHAYUE_DATA"] = str(settings.data.resolve())
     os.environ["CHAYUE_ENGINE"] = settings.engine
-    uvicorn.run("api.app:create_app", factory=True, workers=workers, **options)
+    config = uvicorn.Config("api.app:create_app", factory=True, workers=workers, **options)
+    # uvicorn makes this listener without proto=IPPROTO_TCP, so asyncio would leave Nagle on
+    # for its connections and every keep-alive answer would wait ~40 ms for the client's
+    # delayed ACK (uvicorn issue 3149). The same socket, marked as TCP.
+    sock = config.bind_socket()
+    sock = socket.socket(sock.family, sock.type, socket.IPPROTO_TCP, fileno=sock.detach())
+    try:
+        Multiprocess(config, sockets=[sock]).run()  # as uvicorn.run does for workers > 1
+    except KeyboardInterrupt:
+        pass
     return 0
 
 

@@ -80,6 +80,19 @@ def test_every_worker_sees_a_new_commit(two_workers, tmp_path):
     assert all("<mark>" in b["hits"][0]["snippets"][0]["html"] for b in bodies)
 
 
+def test_keep_alive_answers_are_not_held_back(two_workers):
+    """Nagle's algorithm stays off for the workers' connections: with it on, each answer on a
+    kept-alive connection waits ~40 ms for the client's delayed ACK."""
+    url, _, _ = two_workers
+    with httpx.Client() as c:
+        times = []
+        for _ in range(20):
+            t = time.perf_counter()
+            assert c.get(url + "/api/config").status_code == 200
+            times.append(time.perf_counter() - t)
+    assert sorted(times)[len(times) // 2] < 0.030
+
+
 def test_access_rules_hold_in_every_worker(two_workers):
     url, _, _ = two_workers
     restricted = _each_connection(url, {"access": "restricted", "size": 100}, n=1, headers=STAFF)[0]["hits"]
