@@ -139,13 +139,14 @@ def free_port() -> int:
 class Server:
     """`chayue serve` as a subprocess on loopback."""
 
-    def __init__(self, data: Path):
+    def __init__(self, data: Path, workers: int = 1):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.workers = workers
         env = {k: v for k, v in os.environ.items() if not k.startswith("CHAYUE_")}
         self.proc = subprocess.Popen(
             [str(Path(sys.executable).with_name("chayue")), "serve", "--data", str(data),
-             "--host", "127.0.0.1", "--port", str(self.port)],
+             "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers)],
             cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
     def __enter__(self) -> Server:
@@ -157,19 +158,45 @@ class Server:
                 raise RuntimeError(f"chayue serve exited: {self.proc.stderr.read().decode()[-2000:]}")
             try:
                 if httpx.get(self.url + "/api/health", timeout=2).status_code == 200:
+                    if self.workers > 1:  # one worker answered; give the others time to start
+                        time.sleep(3)
                     return self
             except httpx.HTTPError:
                 pass
             time.sleep(0.2)
         raise RuntimeError("chayue serve did not answer /api/health within 60 s")
 
+    def _tree(self) -> list[int]:
+        """The server's process and its descendants (uvicorn's workers)."""
+        parents: dict[int, list[int]] = {}
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+        out, todo = [], [self.proc.pid]
+        while todo:
+            pid = todo.pop()
+            out.append(pid)
+            todo.extend(parents.get(pid, []))
+        return out
+
     def rss_mb(self) -> tuple[float, float]:
-        """(current RSS, peak RSS) of the server process, from /proc."""
-        vals = {}
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith(("VmRSS:", "VmHWM:")):
-                vals[line.split(":")[0]] = int(line.split()[1]) / 1024
-        return vals["VmRSS"], vals["VmHWM"]
+        """(RSS, peak RSS) of the server: summed over its processes, from /proc (the sum of
+        the peaks is an upper bound of the peak of the sum)."""
+        rss = hwm = 0.0
+        for pid in self._tree():
+            try:
+                lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+            except OSError:
+                continue
+            for line in lines:
+                if line.startswith("VmRSS:"):
+                    rss += int(line.split()[1]) / 1024
+                elif line.startswith("VmHWM:"):
+                    hwm += int(line.split()[1]) / 1024
+        return rss, hwm
 
     def __exit__(self, *exc: Any) -> None:
         self.proc.terminate()
