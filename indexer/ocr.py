@@ -3,20 +3,24 @@
 Scans of 公文 carry red seals and letterheads across the text, a degree or two of skew,
 and scanner speckle; each costs accuracy, so pages are cleaned first (red removed,
 deskewed, despeckled, binarised). Each worker thread keeps its own engine of the system's
-libtesseract, in process, with the models loaded once (`OMP_THREAD_LIMIT=1`: tesseract's
-own OpenMP threads fight each other when several engines run at once), and every result is
-cached on disk by the page's pixels, so a re-run of the indexer never OCRs the same page
-twice."""
+libtesseract, in a child process so that a crash in tesseract fails one page and not the
+indexer, with the models loaded once (`OMP_THREAD_LIMIT=1`: tesseract's own OpenMP threads
+fight each other when several engines run at once), and every result is cached on disk by
+the page's pixels, so a re-run of the indexer never OCRs the same page twice."""
 
 from __future__ import annotations
 
-import ctypes
 import ctypes.util
 import functools
 import hashlib
 import json
 import logging
 import os
+import select
+import signal
+import struct
+import subprocess
+import sys
 import tempfile
 import threading
 import weakref
@@ -203,30 +207,53 @@ def clean(image: Image.Image) -> tuple[Image.Image, float, bool]:
 
 # ---- tesseract ----------------------------------------------------------------------------
 # The system's libtesseract through its C API (capi.h), the same library the `tesseract`
-# command runs, so pages read exactly as they did through it. A process per page reloaded
-# the models each time (~0.2 s of CPU for chi_sim+eng, ~0.1 s more per line re-read) and
-# went through a PNG file both ways; an engine per worker thread loads them once and takes
-# the page's bits from memory. ctypes releases the GIL for each call.
+# command runs, so pages read exactly as they did through it. A `tesseract` process per page
+# reloaded the models each time (~0.2 s of CPU for chi_sim+eng, ~0.1 s more per line
+# re-read) and went through a PNG file both ways; an engine per worker thread loads them
+# once and takes the page's bits through a pipe. Each engine lives in a child process of its
+# own, because tesseract does crash on real scans (SIGFPE on a line of the sample's sealed
+# JPEG) and hang on some (a blank 4000×3 strip at psm 7 spins past its deadline): in process
+# that killed or stalled the indexer, and on the next run the same file did it again. Now
+# the child dies or is ended, the page fails with what happened named, and the next page
+# gets a new engine.
 
-@functools.cache
-def _libtesseract() -> ctypes.CDLL:
-    """Loaded on first use, after OMP_THREAD_LIMIT is set: OpenMP reads it when it starts."""
-    name = ctypes.util.find_library("tesseract")
-    if name is None:
-        raise RuntimeError("libtesseract not found: install tesseract-ocr")
-    lib = ctypes.CDLL(name)
+# The child's whole program: the standard library and libtesseract, nothing of ours.
+# Importing this module takes 1-2 s of CPU (analysis's segmenter, the index engine, numpy,
+# Pillow), which every new engine would pay, as would a multiprocessing "spawn" child; this
+# starts in ~20 ms. Requests on stdin: width, height, psm, deadline (ms), then the packed
+# bits; replies on stdout: status byte, length, payload. EOF on stdin (the service closed
+# the engine, or its process died) ends it; so does being orphaned, checked every second,
+# in case some forked process still holds the pipe open.
+_ENGINE_PROGRAM = r"""
+import ctypes, os, struct, sys, threading, time
+
+def watch_parent(parent):
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(1)
+
+def main(library, langs):
+    threading.Thread(target=watch_parent, args=(os.getppid(),), daemon=True).start()
+    requests = sys.stdin.buffer
+    replies = os.fdopen(os.dup(1), "wb")
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # nothing tesseract prints mixes with replies
+
+    def reply(status, payload=b""):
+        replies.write(struct.pack("<BI", status, len(payload)) + payload)
+        replies.flush()
+
+    lib = ctypes.CDLL(library)
     ptr, num, text = ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p
     for fn, restype, argtypes in (
         ("TessVersion", text, []),
         ("TessBaseAPICreate", ptr, []),
-        ("TessBaseAPIDelete", None, [ptr]),
         ("TessBaseAPIInit3", num, [ptr, text, text]),
         ("TessBaseAPIGetDatapath", text, [ptr]),
         ("TessBaseAPISetVariable", num, [ptr, text, text]),
         ("TessBaseAPISetPageSegMode", None, [ptr, num]),
         ("TessBaseAPISetImage", None, [ptr, text, num, num, num, num]),
         ("TessBaseAPIRecognize", num, [ptr, ptr]),
-        ("TessBaseAPIGetTsvText", ptr, [ptr, num]),  # ptr, not text: we must free it
+        ("TessBaseAPIGetTsvText", ptr, [ptr, num]),  # ptr, not text: it must be freed
         ("TessDeleteText", None, [ptr]),
         ("TessMonitorCreate", ptr, []),
         ("TessMonitorDelete", None, [ptr]),
@@ -234,48 +261,150 @@ def _libtesseract() -> ctypes.CDLL:
     ):
         getattr(lib, fn).restype = restype
         getattr(lib, fn).argtypes = argtypes
-    return lib
+    handle = lib.TessBaseAPICreate()
+    # No data path: the library's own, where the distribution's packages put the models.
+    if lib.TessBaseAPIInit3(handle, None, langs.encode()) != 0:
+        reply(1)
+        return
+    lib.TessBaseAPISetVariable(handle, b"debug_file", os.devnull.encode())
+    reply(0, lib.TessBaseAPIGetDatapath(handle) + b"\0" + lib.TessVersion())
+    while True:
+        head = requests.read(16)
+        if len(head) < 16:
+            return
+        width, height, psm, deadline_ms = struct.unpack("<4i", head)
+        bits = requests.read((width + 7) // 8 * height)
+        if len(bits) < (width + 7) // 8 * height:
+            return
+        lib.TessBaseAPISetPageSegMode(handle, psm)
+        lib.TessBaseAPISetImage(handle, bits, width, height, 0, (width + 7) // 8)
+        monitor = lib.TessMonitorCreate()
+        lib.TessMonitorSetDeadlineMSecs(monitor, deadline_ms)
+        failed = lib.TessBaseAPIRecognize(handle, monitor) != 0
+        lib.TessMonitorDelete(monitor)
+        if failed:
+            reply(2)
+            continue
+        out = lib.TessBaseAPIGetTsvText(handle, 0)
+        reply(0, ctypes.string_at(out) if out else b"")
+        lib.TessDeleteText(out)
+
+main(sys.argv[1], sys.argv[2])
+# Not tesseract's teardown: the models are the kernel's to free, and at exit tesseract
+# would complain of leaked ones.
+os._exit(0)
+"""
+_DONE, _NO_LANGUAGE, _OUT_OF_TIME = 0, 1, 2  # reply statuses, as the child's program sends them
+_SPARE_S = 60  # past the page's deadline, how long a silent engine is waited for
+
+
+@functools.cache
+def _libtesseract() -> str:
+    """The library's file name, found once here rather than by each engine."""
+    name = ctypes.util.find_library("tesseract")
+    if name is None:
+        raise RuntimeError("libtesseract not found: install tesseract-ocr")
+    return name
 
 
 class _Engine:
-    """One tesseract engine with its models loaded; not thread-safe, so one per thread."""
+    """One tesseract engine with its models loaded, in a child process; not thread-safe, so
+    one per thread."""
 
     def __init__(self, langs: str):
-        self.lib = _libtesseract()
-        self.handle = self.lib.TessBaseAPICreate()
-        # No data path: the library's own, where the distribution's packages put the models.
-        if self.lib.TessBaseAPIInit3(self.handle, None, langs.encode()) != 0:
+        self.langs = langs
+        # Its environment is ours at this moment, OMP_THREAD_LIMIT included. stderr: its notes
+        # ("Image too small to scale!!" on a speck) would litter the progress display.
+        self.process = subprocess.Popen(
+            [sys.executable, "-I", "-S", "-c", _ENGINE_PROGRAM, _libtesseract(), langs],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        try:
+            status, payload = self._reply(PAGE_TIMEOUT_S + _SPARE_S, "while loading its models")
+        except OcrFailed:
+            self.close()
+            raise
+        if status != _DONE:
             self.close()
             raise OcrFailed(f"tesseract could not load the language data for {langs}")
-        # Its notes ("Image too small to scale!!" on a speck) went to a discarded pipe when
-        # tesseract was a child process; in process they would litter the progress display.
-        self.lib.TessBaseAPISetVariable(self.handle, b"debug_file", os.devnull.encode())
-        self.datapath = Path(self.lib.TessBaseAPIGetDatapath(self.handle).decode())
+        datapath, version = payload.split(b"\0")
+        self.datapath = Path(datapath.decode())
+        self.version = version.decode()
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
 
     def tsv(self, image: Image.Image, psm: int) -> str:
         """Tesseract's TSV of a bilevel image, from its packed bits (no PNG file)."""
         bits = image.convert("1").tobytes()  # 1 = white, MSB first: as SetImage takes it
-        self.lib.TessBaseAPISetPageSegMode(self.handle, psm)
-        self.lib.TessBaseAPISetImage(self.handle, bits, image.width, image.height, 0,
-                                     (image.width + 7) // 8)
-        monitor = self.lib.TessMonitorCreate()
+        head = struct.pack("<4i", image.width, image.height, psm, int(PAGE_TIMEOUT_S * 1000))
+        assert self.process.stdin is not None
         try:
-            self.lib.TessMonitorSetDeadlineMSecs(monitor, PAGE_TIMEOUT_S * 1000)
-            if self.lib.TessBaseAPIRecognize(self.handle, monitor) != 0:
-                raise OcrFailed(f"tesseract gave up on a {image.width}×{image.height} image "
-                                f"(time limit {PAGE_TIMEOUT_S} s)")
-        finally:
-            self.lib.TessMonitorDelete(monitor)
-        out = self.lib.TessBaseAPIGetTsvText(self.handle, 0)
-        try:
-            return ctypes.string_at(out).decode("utf-8") if out else ""
-        finally:
-            self.lib.TessDeleteText(out)
+            self.process.stdin.write(head + bits)
+            self.process.stdin.flush()
+        except BrokenPipeError:  # dead before it could take the page
+            raise self._crashed("on this page") from None
+        status, payload = self._reply(PAGE_TIMEOUT_S + _SPARE_S, "on this page")
+        if status == _OUT_OF_TIME:
+            raise OcrFailed(f"tesseract gave up on a {image.width}×{image.height} image "
+                            f"(time limit {PAGE_TIMEOUT_S} s)")
+        return payload.decode("utf-8")
 
     def close(self) -> None:
-        if self.handle:
-            self.lib.TessBaseAPIDelete(self.handle)
-            self.handle = None
+        """End the child: EOF on its input, and reaped, so its CPU time is counted and no
+        process stays behind."""
+        if self.process.stdin is not None and not self.process.stdin.closed:
+            try:
+                self.process.stdin.close()
+            except BrokenPipeError:
+                pass  # already dead: nothing was left to tell it
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+    def _reply(self, timeout_s: float, doing: str) -> tuple[int, bytes]:
+        """The child's answer: (status, payload)."""
+        assert self.process.stdout is not None
+        out = self.process.stdout
+        ready, _, _ = select.select([out], [], [], timeout_s)
+        if not ready:  # stuck where tesseract's own deadline is not checked
+            self.process.kill()
+            self.process.wait()
+            raise OcrFailed(f"tesseract 无响应 / tesseract did not answer {doing} within "
+                            f"{timeout_s:.0f} s; its process was ended")
+        head = out.read(5)
+        if len(head) < 5:
+            raise self._crashed(doing)
+        status, size = struct.unpack("<BI", head)
+        payload = out.read(size)
+        if len(payload) < size:
+            raise self._crashed(doing)
+        return status, payload
+
+    def _crashed(self, doing: str) -> OcrFailed:
+        """The error for a child that is gone (its pipe at EOF), with the signal that ended
+        it: it is reaped here, so it is no longer `alive` and never goes back to the pool."""
+        try:
+            code = self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # its pipe closed but it lingers: finish it
+            self.process.kill()
+            code = self.process.wait()
+        if code < 0:
+            try:
+                how = f"signal {signal.Signals(-code).name}"
+            except ValueError:
+                how = f"signal {-code}"
+        else:
+            how = f"exit status {code}"
+        return OcrFailed(f"tesseract 进程崩溃 / tesseract crashed {doing} ({how})")
 
 
 def _is_cjk(c: str) -> bool:
@@ -392,12 +521,12 @@ class Ocr:
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         self._idle: dict[str, list[_Engine]] = {}  # loaded engines not reading, by languages
-        # Engines are freed on close(), or when the service is dropped or Python exits
-        # unclosed: tesseract's own teardown, later, would complain of leaked models.
+        # Engines' processes are ended and reaped on close(), or when the service is dropped
+        # or Python exits unclosed; if this process dies first, they see EOF and exit.
         self._finalizer = weakref.finalize(self, _free_engines, self._idle, self._lock)
         try:
             with self._engine(languages) as engine:  # the first worker's, loaded now
-                datapath = engine.datapath
+                datapath, self.tesseract_version = engine.datapath, engine.version
         except OcrFailed as e:
             raise RuntimeError(f"tesseract language data not installed: {languages}") from e
         self.installed = {p.stem for p in datapath.glob("*.traineddata")}
@@ -464,8 +593,8 @@ class Ocr:
     # -- internals -----------------------------------------------------------------------
 
     def _get_pool(self) -> ThreadPoolExecutor:
-        # Threads, not processes: the work is in the tesseract child process, and Pillow
-        # releases the GIL while cleaning the image.
+        # Threads, not processes: the work is in the tesseract engines' processes, and
+        # Pillow and numpy release the GIL while cleaning the image.
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="ocr")
         return self._pool
@@ -485,7 +614,8 @@ class Ocr:
     @contextmanager
     def _engine(self, langs: str) -> Iterator[_Engine]:
         """A loaded engine for `langs` that no other thread is using: an idle one, or a new
-        one (at most one per worker stays loaded per language set)."""
+        one (at most one per worker stays loaded per language set). One whose process died
+        is not kept: the next page gets a new one."""
         with self._lock:
             idle = self._idle.get(langs)
             engine = idle.pop() if idle else None
@@ -494,8 +624,11 @@ class Ocr:
         try:
             yield engine
         finally:
-            with self._lock:
-                self._idle.setdefault(langs, []).append(engine)
+            if engine.alive:
+                with self._lock:
+                    self._idle.setdefault(langs, []).append(engine)
+            else:
+                engine.close()
 
     def _tesseract(self, image: Image.Image, langs: str, psm: int) -> list[_Line]:
         """One tesseract pass: TSV gives text and confidence together."""
@@ -604,7 +737,7 @@ class Ocr:
         h.update(image.tobytes())
         # The engine's version too: a new libtesseract reads the same pixels differently.
         h.update(f"|{langs}|psm={self.psm}|v{PREPROCESS_VERSION}|"
-                 f"tesseract {_libtesseract().TessVersion().decode()}".encode())
+                 f"tesseract {self.tesseract_version}".encode())
         return h.hexdigest()
 
     def _cache_path(self, key: str) -> Path:
