@@ -217,84 +217,10 @@ def clean(image: Image.Image) -> tuple[Image.Image, float, bool]:
 # the child dies or is ended, the page fails with what happened named, and the next page
 # gets a new engine.
 
-# The child's whole program: the standard library and libtesseract, nothing of ours.
-# Importing this module takes 1-2 s of CPU (analysis's segmenter, the index engine, numpy,
-# Pillow), which every new engine would pay, as would a multiprocessing "spawn" child; this
-# starts in ~20 ms. Requests on stdin: width, height, psm, deadline (ms), then the packed
-# bits; replies on stdout: status byte, length, payload. EOF on stdin (the service closed
-# the engine, or its process died) ends it; so does being orphaned, checked every second,
-# in case some forked process still holds the pipe open.
-_ENGINE_PROGRAM = r"""
-import ctypes, os, struct, sys, threading, time
-
-def watch_parent(parent):
-    while os.getppid() == parent:
-        time.sleep(1)
-    os._exit(1)
-
-def main(library, langs):
-    threading.Thread(target=watch_parent, args=(os.getppid(),), daemon=True).start()
-    requests = sys.stdin.buffer
-    replies = os.fdopen(os.dup(1), "wb")
-    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # nothing tesseract prints mixes with replies
-
-    def reply(status, payload=b""):
-        replies.write(struct.pack("<BI", status, len(payload)) + payload)
-        replies.flush()
-
-    lib = ctypes.CDLL(library)
-    ptr, num, text = ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p
-    for fn, restype, argtypes in (
-        ("TessVersion", text, []),
-        ("TessBaseAPICreate", ptr, []),
-        ("TessBaseAPIInit3", num, [ptr, text, text]),
-        ("TessBaseAPIGetDatapath", text, [ptr]),
-        ("TessBaseAPISetVariable", num, [ptr, text, text]),
-        ("TessBaseAPISetPageSegMode", None, [ptr, num]),
-        ("TessBaseAPISetImage", None, [ptr, text, num, num, num, num]),
-        ("TessBaseAPIRecognize", num, [ptr, ptr]),
-        ("TessBaseAPIGetTsvText", ptr, [ptr, num]),  # ptr, not text: it must be freed
-        ("TessDeleteText", None, [ptr]),
-        ("TessMonitorCreate", ptr, []),
-        ("TessMonitorDelete", None, [ptr]),
-        ("TessMonitorSetDeadlineMSecs", None, [ptr, num]),
-    ):
-        getattr(lib, fn).restype = restype
-        getattr(lib, fn).argtypes = argtypes
-    handle = lib.TessBaseAPICreate()
-    # No data path: the library's own, where the distribution's packages put the models.
-    if lib.TessBaseAPIInit3(handle, None, langs.encode()) != 0:
-        reply(1)
-        return
-    lib.TessBaseAPISetVariable(handle, b"debug_file", os.devnull.encode())
-    reply(0, lib.TessBaseAPIGetDatapath(handle) + b"\0" + lib.TessVersion())
-    while True:
-        head = requests.read(16)
-        if len(head) < 16:
-            return
-        width, height, psm, deadline_ms = struct.unpack("<4i", head)
-        bits = requests.read((width + 7) // 8 * height)
-        if len(bits) < (width + 7) // 8 * height:
-            return
-        lib.TessBaseAPISetPageSegMode(handle, psm)
-        lib.TessBaseAPISetImage(handle, bits, width, height, 0, (width + 7) // 8)
-        monitor = lib.TessMonitorCreate()
-        lib.TessMonitorSetDeadlineMSecs(monitor, deadline_ms)
-        failed = lib.TessBaseAPIRecognize(handle, monitor) != 0
-        lib.TessMonitorDelete(monitor)
-        if failed:
-            reply(2)
-            continue
-        out = lib.TessBaseAPIGetTsvText(handle, 0)
-        reply(0, ctypes.string_at(out) if out else b"")
-        lib.TessDeleteText(out)
-
-main(sys.argv[1], sys.argv[2])
-# Not tesseract's teardown: the models are the kernel's to free, and at exit tesseract
-# would complain of leaked ones.
-os._exit(0)
-"""
-_DONE, _NO_LANGUAGE, _OUT_OF_TIME = 0, 1, 2  # reply statuses, as the child's program sends them
+# The child's program is indexer/tesseract_child.py: the standard library and libtesseract,
+# nothing of ours, so it starts in ~20 ms (importing this module takes 1-2 s of CPU).
+_ENGINE_PROGRAM = Path(__file__).with_name("tesseract_child.py")
+_DONE, _NO_LANGUAGE, _OUT_OF_TIME = 0, 1, 2  # reply statuses, as tesseract_child.py sends them
 _SPARE_S = 60  # past the page's deadline, how long a silent engine is waited for
 
 
@@ -316,7 +242,7 @@ class _Engine:
         # Its environment is ours at this moment, OMP_THREAD_LIMIT included. stderr: its notes
         # ("Image too small to scale!!" on a speck) would litter the progress display.
         self.process = subprocess.Popen(
-            [sys.executable, "-I", "-S", "-c", _ENGINE_PROGRAM, _libtesseract(), langs],
+            [sys.executable, "-I", "-S", str(_ENGINE_PROGRAM), _libtesseract(), langs],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         try:
             status, payload = self._reply(PAGE_TIMEOUT_S + _SPARE_S, "while loading its models")

@@ -227,7 +227,7 @@ def _busy_engine_of(pid: int, timeout_s: float) -> tuple[set[int], int]:
                 ticks = _cpu_ticks(child)
             except FileNotFoundError:
                 continue
-            if b"TessBaseAPIRecognize" not in b"".join(argv):
+            if not any(a.endswith(b"tesseract_child.py") for a in argv):
                 continue  # a reader process, not an engine
             seen.add(child)
             # Not a line re-read's or script check's engine: their failure keeps the page.
