@@ -119,9 +119,11 @@ class _Snapshot:
             self._ceiling = (bonus, np.nextafter(np.nextafter(top, np.float32(np.inf)), np.float32(np.inf)))
         return self._ceiling[1]
 
-    def matching(self, node: Node, query: tantivy.Query) -> np.ndarray | None:
-        """Sorted keys of the documents matching `node`, or None if they are too many to keep."""
+    def matching(self, node: Node, translate: Callable[[Node], tantivy.Query]) -> np.ndarray | None:
+        """Sorted keys of the documents matching `node`, or None if they are too many to keep
+        (the node is translated only the first time, when its matches are worked out)."""
         if node not in self._matching:
+            query = translate(node)
             n = self.searcher.search(query, limit=1, count=True).count  # type: ignore[attr-defined]
             keys = None
             if n <= MATCH_SET_MAX:
@@ -457,7 +459,7 @@ class EmbeddedBackend:
                     return None
                 excluded |= m
             return ~excluded
-        matching = snap.matching(node, self.translate(node))
+        matching = snap.matching(node, self.translate)
         if matching is None:
             return None
         if not len(matching):
