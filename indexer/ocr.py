@@ -239,11 +239,13 @@ class _Engine:
 
     def __init__(self, langs: str):
         self.langs = langs
-        # Its environment is ours at this moment, OMP_THREAD_LIMIT included. stderr: its notes
-        # ("Image too small to scale!!" on a speck) would litter the progress display.
+        # One OpenMP thread: the workers are the parallelism (an operator who sets
+        # OMP_THREAD_LIMIT still has it). stderr: its notes ("Image too small to scale!!" on a
+        # speck) would litter the progress display.
+        env = {**os.environ, "OMP_THREAD_LIMIT": os.environ.get("OMP_THREAD_LIMIT", "1")}
         self.process = subprocess.Popen(
             [sys.executable, "-I", "-S", str(_ENGINE_PROGRAM), _libtesseract(), langs],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
         try:
             status, payload = self._reply(PAGE_TIMEOUT_S + _SPARE_S, "while loading its models")
         except OcrFailed:
@@ -441,9 +443,6 @@ class Ocr:
         self.languages = languages
         self.workers = workers or os.cpu_count() or 1
         self.psm = psm
-        # Set before libtesseract (and its OpenMP) loads. setdefault: an operator who wants
-        # OpenMP threads can still say so.
-        os.environ.setdefault("OMP_THREAD_LIMIT", "1")
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         self._idle: dict[str, list[_Engine]] = {}  # loaded engines not reading, by languages

@@ -45,6 +45,15 @@ def _idle_engine(service: Ocr) -> _Engine:
     return engine
 
 
+def test_engines_run_one_openmp_thread_and_leave_our_environment_alone(tmp_path, monkeypatch):
+    # Several engines at once each with tesseract's OpenMP threads fight over the cores.
+    monkeypatch.delenv("OMP_THREAD_LIMIT", raising=False)
+    with Ocr(tmp_path / "cache", languages=LANGS, workers=1) as service:
+        environ = Path(f"/proc/{_idle_engine(service).pid}/environ").read_bytes().split(b"\0")
+        assert b"OMP_THREAD_LIMIT=1" in environ
+    assert "OMP_THREAD_LIMIT" not in os.environ
+
+
 def test_engine_killed_before_a_page_fails_that_page_and_the_next_gets_a_new_engine(tmp_path):
     with Ocr(tmp_path, LANGS, workers=1) as service:
         dead = _idle_engine(service)
