@@ -3,7 +3,10 @@ similar, stats), on top of a backend that only translates and executes.
 
 The audience's access filter is added here, once, under every read, so no backend and
 no route can forget it: results, totals, facet counts, suggestions, similar documents and
-fetches all pass through `_visible`."""
+fetches all pass through `_visible`. `_visible` also names the audience's tier: the
+physical index (embedded) or indices (Elasticsearch) holding only what that audience may
+see, so term statistics, and with them scores, never count a hidden document
+(docs/decisions/access-tiers.md). The filter stays as the second line of defence."""
 
 from __future__ import annotations
 
@@ -91,6 +94,7 @@ class Engine:
     # -- reads (every one filtered by audience) --------------------------------------
     def _visible(self, spec: SearchSpec, audience: Audience) -> SearchSpec:
         spec.filters = {**spec.filters, ACCESS_KEY: access_filter(audience)}
+        spec.audience = audience
         return spec
 
     def search(self, spec: SearchSpec, audience: Audience) -> SearchResult:
