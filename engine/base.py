@@ -10,19 +10,23 @@ see, so term statistics, and with them scores, never count a hidden document
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from analysis.normalize import normalize
 from analysis.segment import words
 from engine.model import ACCESS_FOR, Audience, Document, FacetValue, SearchResult
 from engine.query import (
-    Bool, Boost, ConstScore, MatchAll, Node, Prefix, Range, SearchSpec, Term, Terms,
+    Bool, Boost, ConstScore, MatchAll, MatchNone, Node, Phrase, Prefix, Range, SearchSpec, Term, Terms,
 )
 from engine.record import to_record
 from engine.suggest import split_key
 
 ACCESS_KEY = "_access"  # filter key no facet can drop
+# The deepest hit a search may reach by offset (as Elasticsearch's max_result_window); the
+# embedded engine's cursors are positions and stop there too.
+RESULT_WINDOW = 10_000
 
 # Tie-breaks for equal relevance, as tiny score bonuses both engines add the same way:
 # documents in force before repealed or superseded ones, then newer before older, year by year (a step per
@@ -75,6 +79,30 @@ def tiebreak_bonus() -> tuple[Node, ...]:
 
 
 TIEBREAK = tiebreak_bonus()
+
+
+def match_bound(node: Node, doc_freq: Callable[[str, Any], int], total: float) -> float:
+    """At most how many documents `node` matches: a term its document frequency, a phrase
+    its rarest token's, a conjunction its smallest part's, a disjunction the sum of its
+    parts'; what cannot be bounded cheaply (prefixes, ranges, everything) all documents."""
+    if isinstance(node, Term):
+        return min(doc_freq(node.field, node.value), total)
+    if isinstance(node, Terms):
+        return min(sum(doc_freq(node.field, v) for v in node.values), total)
+    if isinstance(node, Phrase):
+        return min((doc_freq(node.field, t) for t in node.tokens), default=0)
+    if isinstance(node, Bool):
+        narrowing = node.must + node.filter
+        if narrowing:
+            return min(match_bound(n, doc_freq, total) for n in narrowing)
+        if node.should:
+            return min(sum(match_bound(n, doc_freq, total) for n in node.should), total)
+        return total
+    if isinstance(node, (Boost, ConstScore)):
+        return match_bound(node.query, doc_freq, total)
+    if isinstance(node, MatchNone):
+        return 0
+    return total
 
 
 class Engine:
@@ -150,6 +178,15 @@ class Engine:
         spec = SearchSpec(query=MatchAll(), size=0, facets=("collection", "agency", "year"), facet_size=50)
         res = self.backend.execute(self._visible(spec, audience))
         return {"total": res.total, **res.facets}
+
+    def estimate(self, query: Node, audience: Audience) -> float:
+        """An upper bound of the documents `query` matches in the audience's tier, from term
+        document frequencies alone (no search): what admission control weighs a search by.
+        A backend without cheap frequencies (Elasticsearch, which queues and refuses its own
+        overload) counts only match-everything searches as large."""
+        doc_freq = getattr(self.backend, "doc_freq", None)
+        total = self.backend.num_docs(audience) if doc_freq else math.inf
+        return match_bound(query, (lambda f, v: doc_freq(f, v, audience)) if doc_freq else (lambda f, v: 0), total)
 
     def info(self) -> dict[str, Any]:
         return self.backend.info()

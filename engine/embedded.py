@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import tantivy
 
-from engine.base import EngineUnavailable, InvalidCursor
+from engine.base import RESULT_WINDOW, EngineUnavailable, InvalidCursor
 from engine.model import Audience, FacetValue, Hit, SearchResult, audiences_seeing
 from engine.query import (
     Bool, Boost, ConstScore, MatchAll, MatchNone, Node, Phrase, Prefix, Range, SearchSpec, Term, Terms,
@@ -264,6 +264,17 @@ class EmbeddedBackend:
             snap = self._snapshots[tier] = _Snapshot(stamp, self.indexes[tier].searcher())
         return snap
 
+    def num_docs(self, tier: Audience) -> int:
+        return self._current(tier).searcher.num_docs
+
+    def doc_freq(self, field: str, value: Any, tier: Audience) -> int:
+        """Documents of the tier holding the term (deleted ones not yet merged away included:
+        an upper bound, for admission control)."""
+        try:
+            return self._current(tier).searcher.doc_freq(field, self._value(field, value))
+        except (ValueError, KeyError):
+            return self._current(tier).searcher.num_docs
+
     def translate(self, node: Node) -> tantivy.Query:
         s = self.schema
         Q = tantivy.Query
@@ -331,6 +342,10 @@ class EmbeddedBackend:
             if len(after) != 1 or isinstance(after[0], bool) or not isinstance(after[0], int) or after[0] < 0:
                 raise InvalidCursor("search_after is not a position")
             offset = after[0] + 1
+            # A position costs what an offset costs (tantivy collects offset + size hits): the
+            # window holds for cursors as for pages, and no cursor past it is handed out.
+            if offset + spec.size > RESULT_WINDOW:
+                raise InvalidCursor("search_after is past the result window")
         kwargs: dict[str, Any] = {}
         if spec.sort != "relevance":
             kwargs = {"order_by_field": "date",
@@ -355,7 +370,8 @@ class EmbeddedBackend:
         for i, (key, addr) in enumerate(raw_hits):
             stored = self._stored(searcher.doc(addr).to_dict(), spec.fields)
             score = float(key) if spec.sort == "relevance" else 0.0
-            hits.append(Hit(id=stored["id"], score=score, fields=stored, sort=[offset + i]))
+            after_this = offset + i + 1 + spec.size <= RESULT_WINDOW
+            hits.append(Hit(id=stored["id"], score=score, fields=stored, sort=[offset + i] if after_this else None))
         facets = self._facets(searcher, spec, translated) if spec.facets else {}
         return SearchResult(total=total or 0, hits=hits, facets=facets,
                             took_ms=(time.perf_counter() - started) * 1000)

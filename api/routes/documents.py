@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path as PathParam, Query
 from fastapi.responses import FileResponse, Response
 
+from api.admission import admit_expensive
 from api.deps import get_audience, get_engine, get_settings
 from api.errors import ERROR_RESPONSES, ApiError, not_found
 from api.highlight import all_matches, query_terms
@@ -162,7 +163,8 @@ def _render(path: Path, media_type: str, n: int) -> bytes:
     return buf.getvalue()
 
 
-@router.get("/{doc_id}/similar", response_model=SimilarOut, responses=ERROR_RESPONSES, summary="Related documents")
+@router.get("/{doc_id}/similar", response_model=SimilarOut, responses=ERROR_RESPONSES, summary="Related documents",
+            dependencies=[Depends(admit_expensive)])
 def similar(
     doc_id: DocId,
     size: Annotated[int, Query(ge=1, le=20)] = 5,

@@ -12,12 +12,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from pydantic import StringConstraints
 
+from api.admission import admit_search
 from api.deps import get_audience, get_engine
 from api.errors import ERROR_RESPONSES, bad_request
 from api.highlight import lead, query_terms, snippets
 from api.schemas import HitOut, LooserOut, SearchOut, SnippetOut, SuggestOut
 from engine import Engine
-from engine.base import InvalidCursor
+from engine.base import RESULT_WINDOW, InvalidCursor
 from engine.model import Audience, Hit
 from engine.query import Bool, MatchAll, Node, Range, SearchSpec, Terms
 from engine import syntax
@@ -25,7 +26,7 @@ from engine import syntax
 router = APIRouter(prefix="/api", tags=["search"])
 
 MAX_QUERY_CHARS = 200
-MAX_WINDOW = 10_000  # page × size beyond this needs the cursor (as Elasticsearch's max_result_window)
+MAX_WINDOW = RESULT_WINDOW  # page × size beyond this needs the cursor (as Elasticsearch's max_result_window)
 FACETS = ("collection", "agency", "year", "category", "doc_type", "validity")
 HIT_FIELDS = ("id", "title", "doc_number", "agency", "date", "published", "collection", "validity",
               "category", "doc_type", "year", "pages", "archival_code", "page_text")
@@ -132,7 +133,7 @@ def hit_out(hit: Hit, terms: list[str]) -> HitOut:
 
 
 @router.get("/search", response_model=SearchOut, responses=ERROR_RESPONSES,
-            summary="Full-text search with filters and facets")
+            summary="Full-text search with filters and facets", dependencies=[Depends(admit_search)])
 def search(
     q: Annotated[str, Query(max_length=MAX_QUERY_CHARS, description="words, \"phrase\", -exclude, A OR B, 标题: 文号: 机关: 年份:")] = "",
     collection: Str = None,
