@@ -58,10 +58,13 @@ def request_too_big(request: Request) -> JSONResponse | None:
                                               f"(limit {MAX_URL_BYTES} bytes)")
     length = request.headers.get("content-length")
     chunked = "chunked" in request.headers.get("transfer-encoding", "").lower()
-    limit = MAX_EXPORT_BODY_BYTES if request.url.path.startswith(EXPORT_PATH) else MAX_BODY_BYTES
+    export = request.url.path.startswith(EXPORT_PATH)
+    limit = MAX_EXPORT_BODY_BYTES if export else MAX_BODY_BYTES
     if chunked or (length is not None and (not length.isdigit() or int(length) > limit)):
-        return _json(413, "request_too_large", f"请求体过大（上限 {limit} 字节）/ request body too large "
-                                               f"(limit {limit} bytes)")
+        # A folder too large to export is a bad folder (422, like a URL too long); a body
+        # sent where none is read is refused as such (413).
+        return _json(422 if export else 413, "request_too_large",
+                     f"请求体过大（上限 {limit} 字节）/ request body too large (limit {limit} bytes)")
     return None
 
 

@@ -195,7 +195,7 @@ def test_an_empty_export_is_a_clear_error_not_an_empty_file(client):
 def test_a_folder_export_body_has_its_own_limit(client):
     big = {"items": [{"id": f"id-{i}", "note": "批" * 5000} for i in range(500)]}
     resp = client.post("/api/export/csv", json=big)
-    assert resp.status_code == 413 and resp.json()["error"] == "request_too_large"
+    assert resp.status_code == 422 and resp.json()["error"] == "request_too_large"
 
 
 def test_kiosk_offers_no_export(sample_data):
@@ -238,3 +238,15 @@ def test_every_format_answers_with_its_media_type_and_a_utf8_filename(client, fm
     assert resp.status_code == 200
     assert resp.headers["content-type"].split(";")[0] == exports.MEDIA[fmt][0].split(";")[0]
     assert "filename*=UTF-8''" in resp.headers["content-disposition"]
+
+
+def test_control_characters_in_a_query_do_not_break_the_xml_formats(client):
+    """XLSX, DOCX and Atom are XML, which cannot hold most control characters."""
+    params = {"q": "档案\x1b\x07"}
+    assert client.get("/api/search", params=params).json()["total"] > 0
+    feed = feedparser.parse(client.get("/api/search.atom", params=params).content)
+    assert not feed.bozo and feed.entries and "档案" in feed.feed.title
+    docx = client.get("/api/export/docx", params=params)
+    assert docx.status_code == 200
+    assert any("档案" in p.text for p in Docx(io.BytesIO(docx.content)).paragraphs[:2])
+    assert client.get("/api/export/xlsx", params=params).status_code == 200

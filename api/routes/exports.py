@@ -28,6 +28,7 @@ from pydantic import BaseModel, Field
 from api.citation import agencies, csl_item, gbt7714
 from api.deps import get_audience, get_engine, get_settings
 from api.errors import ERROR_RESPONSES, ApiError, bad_request
+from api.schemas import ErrorOut
 from api.routes.search import IsoDate, MAX_QUERY_CHARS, Str, _date, filters_from
 from engine import Engine, syntax
 from engine.model import Audience
@@ -166,6 +167,15 @@ def _safe(text: str) -> str:
     return "'" + text if text.startswith(_FORMULA) else text
 
 
+# Characters XML 1.0 cannot hold (XLSX, DOCX and Atom are XML): a stray control character
+# from a damaged catalogue or a query would otherwise fail the whole file.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(text: Any) -> str:
+    return _NOT_XML.sub("\ufffd", str(text))
+
+
 def _row(e: Entry, with_notes: bool) -> list[str]:
     row = [_safe(_cell(e.doc, k)) for k, _ in COLUMNS] + [e.url, _safe(gbt7714(e.doc))]
     if with_notes:
@@ -219,7 +229,7 @@ def write_xlsx(entries: Iterable[Entry], with_notes: bool) -> Iterator[bytes]:
     ws = wb.create_sheet("文件目录")
     ws.append(_header(with_notes))
     for e in entries:
-        ws.append(_row(e, with_notes))
+        ws.append([xml_text(c) for c in _row(e, with_notes)])
     out = tempfile.TemporaryFile()
     wb.save(out)
     return _stream_file(out)
@@ -322,6 +332,9 @@ def write_docx(entries: Iterable[Entry], name: str, note: str, context: str) -> 
     from docx import Document
     from docx.oxml.ns import qn
 
+    name, note, context = xml_text(name), xml_text(note), xml_text(context)
+    entries = (_xml_entry(e) for e in entries)
+
     document = Document()
     normal = document.styles["Normal"]
     normal.font.name = "Noto Serif CJK SC"
@@ -366,6 +379,13 @@ def write_docx(entries: Iterable[Entry], name: str, note: str, context: str) -> 
     return _stream_file(out)
 
 
+def _xml_entry(e: Entry) -> Entry:
+    doc = {k: [xml_text(x) for x in v] if isinstance(v, list) else xml_text(v) if isinstance(v, str) else v
+           for k, v in e.doc.items()}
+    passages = [PassageIn(page=p.page, text=xml_text(p.text), note=xml_text(p.note)) for p in e.passages]
+    return Entry(doc, e.url, xml_text(e.note), passages)
+
+
 def _respond(fmt: str, body: Iterator[bytes], stem: str, count: int) -> StreamingResponse:
     media, ext = MEDIA[fmt]
     name = f"{stem}.{ext}"
@@ -397,6 +417,7 @@ def _no_kiosk(settings: Settings) -> None:
 FormatParam = Annotated[Format, PathParam(description="csv, xlsx, docx, ris, bibtex or csljson")]
 EXPORT_RESPONSES = {**ERROR_RESPONSES, 200: {"content": {m: {} for m, _ in MEDIA.values()},
                                              "description": "the export file, streamed"}}
+FOLDER_RESPONSES = {**EXPORT_RESPONSES, 400: {"model": ErrorOut, "description": "the body is not JSON"}}
 
 
 @router.get("/{fmt}", responses=EXPORT_RESPONSES, response_class=StreamingResponse,
@@ -423,7 +444,7 @@ def export_search(
     return _respond(fmt, _body(fmt, entries, False, "检索结果", "", context), "查阅检索结果", total)
 
 
-@router.post("/{fmt}", responses=EXPORT_RESPONSES, response_class=StreamingResponse,
+@router.post("/{fmt}", responses=FOLDER_RESPONSES, response_class=StreamingResponse,
              summary="Export a folder's documents with their passages and notes")
 def export_folder(
     fmt: FormatParam,

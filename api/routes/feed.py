@@ -17,7 +17,7 @@ from api.citation import agencies, gbt7714
 from api.deps import get_audience, get_engine
 from api.errors import ERROR_RESPONSES
 from api.highlight import lead
-from api.routes.exports import COLLECTION_LABEL, SearchRequest, doc_url, search_request
+from api.routes.exports import COLLECTION_LABEL, SearchRequest, doc_url, search_request, xml_text
 from engine import Engine
 from engine.model import Audience
 from engine.query import SearchSpec
@@ -70,6 +70,7 @@ def search_feed(
     spec: SearchSpec = search.spec(size)
     spec.fields = FEED_FIELDS
     result = engine.search(spec, audience)
+    search.q = xml_text(search.q)
     base = str(request.base_url).rstrip("/")
     page_query = request.url.query
     fg = FeedGenerator()
@@ -83,7 +84,8 @@ def search_feed(
     updated = max((_when(h.fields) for h in result.hits), default=datetime(1970, 1, 1, tzinfo=UTC))
     fg.updated(updated)
     for hit in result.hits:
-        doc = hit.fields
+        doc = {k: xml_text(v) if isinstance(v, str) else [xml_text(x) for x in v] if isinstance(v, list) else v
+               for k, v in hit.fields.items()}
         fe = fg.add_entry(order="append")
         url = doc_url(request, hit.id)
         fe.id(f"{base}/doc.html?id={quote(hit.id, safe='')}")

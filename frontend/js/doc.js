@@ -8,6 +8,7 @@ import {
 import { citation } from "./cite.js";
 import { kiosk, setupKiosk } from "./kiosk.js";
 import { LAST_SEARCH_KEY, docUrl, readSearchState, searchUrl } from "./state.js";
+import { docTools, showWorkspaceLink } from "./workspace.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -23,6 +24,7 @@ let position = -1;
 
 async function main() {
   await setupKiosk();
+  showWorkspaceLink(!kiosk.on);
   const back = $("back-link");
   back.href = lastSearchUrl();
   back.textContent = query ? `← 返回“${query}”的检索结果` : "← 返回检索";
@@ -73,6 +75,7 @@ function render(doc) {
   renderMeta(doc);
   renderActions(doc);
   renderPages(doc);
+  if (!kiosk.on) docTools(doc, document.querySelector(".doc-actions"), $("cite"), $("pages"));
   setupMatches(doc);
 }
 
