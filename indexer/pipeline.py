@@ -335,7 +335,7 @@ def build_document(path: Path, sha256: str, pages: list[Page], media_type: str,
         archival_code=merged.get("archival_code"),
         retention=merged.get("retention"),
         validity=merged.get("validity"),
-        classification=found.get("classification"),
+        classification=row.get("classification") or found.get("classification"),
         access=row.get("access") or "open",
         source_path=str(path),
         source_sha256=sha256,
@@ -343,9 +343,11 @@ def build_document(path: Path, sha256: str, pages: list[Page], media_type: str,
     )
     review = None
     if doc.classification:
-        # A 密级 marking in the text overrides the catalogue: better closed by mistake than leaked.
+        # A 密级 marking (the manifest's 密级 column, or the text's 版头) overrides the access
+        # the catalogue gives: better closed by mistake than leaked.
         doc.access = "restricted"
-        review = f"正文有密级标志“{doc.classification}”，已按控制使用处理 / classification marking found"
+        where = ("清单密级为", "in the manifest") if row.get("classification") else ("正文有密级标志", "in the text")
+        review = f"{where[0]}“{doc.classification}”，已按控制使用处理 / classification marking found {where[1]}"
     return doc, review
 
 
