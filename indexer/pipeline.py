@@ -17,6 +17,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import stat
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -185,14 +186,19 @@ def check(cand: Candidate, ledger: Ledger, opts: Options) -> Outcome | Job:
         st = path.stat()
     except OSError as exc:
         return ended(entry, previous, FAILED, f"无法读取文件 / cannot stat: {exc.strerror}")
-    entry.size, entry.mtime_ns = st.st_size, st.st_mtime_ns
+    entry.size, entry.mtime_ns, entry.device, entry.inode = st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino
     row, entry.joined_by = opts.manifest.lookup(path) if opts.manifest else (None, None)
     values = row.values if row else {}
     entry.meta_hash = _digest(values if row else None, opts.collection)
 
     if previous and not cand.force and previous.size == st.st_size and previous.mtime_ns == st.st_mtime_ns \
             and previous.meta_hash == entry.meta_hash and not (opts.retry_failed and previous.status == FAILED):
+        if previous.inode is None:  # a row from before inodes were kept: note them now
+            previous.device, previous.inode = st.st_dev, st.st_ino
+            return Outcome(previous, unchanged=True, touched=True)
         return Outcome(previous, unchanged=True)
+    if not stat.S_ISREG(st.st_mode):  # a FIFO would hang the reader, a device never ends
+        return ended(entry, previous, SKIPPED, "不是普通文件（设备、管道或套接字）/ not a regular file")
     if st.st_size == 0:
         return ended(entry, previous, SKIPPED, "空文件 / empty file")
     if st.st_size > opts.max_file_bytes:
