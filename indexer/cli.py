@@ -189,7 +189,8 @@ def _print_summary(summary, elapsed: float, interrupted: bool = False) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from indexer.ledger import FAILED, SKIPPED, Ledger
+    from indexer import source
+    from indexer.ledger import FAILED, INDEXED, SKIPPED, Ledger
 
     settings = _settings(args)
     if not settings.ledger_path.exists():
@@ -199,6 +200,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     try:
         counts = ledger.counts()
         failed, skipped, review = ledger.entries(FAILED), ledger.entries(SKIPPED), ledger.for_review()
+        # Indexed files replaced or changed since (a link, a FIFO, new bytes): the api refuses
+        # to serve them until they are indexed again.
+        changed = [(e, why) for e in ledger.entries(INDEXED) if (why := source.changed(e))]
         problems = ledger.problems()
         if args.json:
             def row(e) -> dict:
@@ -208,6 +212,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             report = {"counts": {s: counts.get(s, 0) for s in ("indexed", "skipped", "failed")},
                       "last_run": ledger.last_run(), "failed": [row(e) for e in failed],
                       "skipped": [row(e) for e in skipped], "review": [row(e) for e in review],
+                      "changed": [{**row(e), "changed": why} for e, why in changed],
                       "problems": [{"source": s, "message": m} for s, m in problems]}
             sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
             return 0
@@ -233,6 +238,14 @@ def cmd_report(args: argparse.Namespace) -> int:
             table.add_column("原因 reason", overflow="fold")
             for e in review:
                 table.add_row(e.path, e.doc_id or "", e.review or "")
+            out.print(table)
+        if changed:
+            table = Table(title=f"索引后已改变，不再提供原件，请重新索引 / changed since indexed, not served: "
+                                f"run chayue index again ({len(changed)})")
+            table.add_column("文件 file", overflow="fold")
+            table.add_column("原因 reason", overflow="fold")
+            for e, why in changed:
+                table.add_row(e.path, why)
             out.print(table)
         if problems:
             table = Table(title=f"清单问题 / manifest problems ({len(problems)})")

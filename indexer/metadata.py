@@ -14,6 +14,7 @@ from datetime import date
 
 from analysis import dates, docnumber
 from engine.model import Page
+from indexer import secrecy
 
 HEAD_LINES = 12  # the 版头 and title fit in the first dozen lines of page 1
 TAIL_LINES = 8  # signature and date in the last lines of the last page
@@ -25,9 +26,7 @@ _TYPE_ALT = "|".join(sorted(DOC_TYPES, key=len, reverse=True))
 _TITLE = re.compile(rf"^.{{0,30}}关于.+(?:{_TYPE_ALT})$")
 _LAW_TITLE = re.compile(r"^(中华人民共和国|全国人民代表大会|[\u4e00-\u9fff]{2,8}(省|市|自治区))"
                         r"[\u4e00-\u9fff（）()、]{1,40}(法|条例|规定|办法|决定|决议|解释|修正案)$")
-_CLASSIFICATION = re.compile(
-    r"^(?:\d{6})?(?P<level>绝密|机密|秘密)(?P<term>★(?:\d{1,2}年|长期|\d{1,2}个月)?)?"
-    r"(?:特急|加急|特提|平急)?$")
+_CLASSIFICATION = secrecy.LINE  # .match(line): the 密级 marking a whole line is, or None
 _LETTERHEAD = re.compile(r"^(?P<agencies>.{2,60}?)文件$")
 _AGENCY_END = re.compile(r"(政府|委员会|常务委员会|人民代表大会|局|厅|部|办公室|办公厅|院|委|"
                          r"署|馆|中心|公司|学会|协会|联合会|党委|委员会办公室|公安局|法院|"
@@ -55,7 +54,7 @@ def extract(pages: list[Page]) -> dict:
         return {}
     out: dict = {}
 
-    classification = _classification(head[:5])
+    classification = _classification(head[:secrecy.HEAD_LINES])
     if classification:
         out["classification"] = classification
 
@@ -87,11 +86,8 @@ def extract(pages: list[Page]) -> dict:
 
 def _classification(lines: list[str]) -> str | None:
     """A 密级 marking standing alone on one of the first lines; 国家秘密 in prose never is."""
-    for line in lines:
-        m = _CLASSIFICATION.match(line)
-        if m:
-            return m.group("level") + (m.group("term") or "")
-    return None
+    found = secrecy.find(lines)
+    return str(found) if found else None
 
 
 def _letterhead(head: list[str]) -> list[str]:

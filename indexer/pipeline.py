@@ -17,6 +17,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import stat
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -185,14 +186,19 @@ def check(cand: Candidate, ledger: Ledger, opts: Options) -> Outcome | Job:
         st = path.stat()
     except OSError as exc:
         return ended(entry, previous, FAILED, f"无法读取文件 / cannot stat: {exc.strerror}")
-    entry.size, entry.mtime_ns = st.st_size, st.st_mtime_ns
+    entry.size, entry.mtime_ns, entry.device, entry.inode = st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino
     row, entry.joined_by = opts.manifest.lookup(path) if opts.manifest else (None, None)
     values = row.values if row else {}
     entry.meta_hash = _digest(values if row else None, opts.collection)
 
     if previous and not cand.force and previous.size == st.st_size and previous.mtime_ns == st.st_mtime_ns \
             and previous.meta_hash == entry.meta_hash and not (opts.retry_failed and previous.status == FAILED):
+        if previous.inode is None:  # a row from before inodes were kept: note them now
+            previous.device, previous.inode = st.st_dev, st.st_ino
+            return Outcome(previous, unchanged=True, touched=True)
         return Outcome(previous, unchanged=True)
+    if not stat.S_ISREG(st.st_mode):  # a FIFO would hang the reader, a device never ends
+        return ended(entry, previous, SKIPPED, "不是普通文件（设备、管道或套接字）/ not a regular file")
     if st.st_size == 0:
         return ended(entry, previous, SKIPPED, "空文件 / empty file")
     if st.st_size > opts.max_file_bytes:
@@ -335,7 +341,7 @@ def build_document(path: Path, sha256: str, pages: list[Page], media_type: str,
         archival_code=merged.get("archival_code"),
         retention=merged.get("retention"),
         validity=merged.get("validity"),
-        classification=found.get("classification"),
+        classification=row.get("classification") or found.get("classification"),
         access=row.get("access") or "open",
         source_path=str(path),
         source_sha256=sha256,
@@ -343,9 +349,11 @@ def build_document(path: Path, sha256: str, pages: list[Page], media_type: str,
     )
     review = None
     if doc.classification:
-        # A 密级 marking in the text overrides the catalogue: better closed by mistake than leaked.
+        # A 密级 marking (the manifest's 密级 column, or the text's 版头) overrides the access
+        # the catalogue gives: better closed by mistake than leaked.
         doc.access = "restricted"
-        review = f"正文有密级标志“{doc.classification}”，已按控制使用处理 / classification marking found"
+        where = ("清单密级为", "in the manifest") if row.get("classification") else ("正文有密级标志", "in the text")
+        review = f"{where[0]}“{doc.classification}”，已按控制使用处理 / classification marking found {where[1]}"
     return doc, review
 
 
