@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from analysis import dates, docnumber
+from analysis.normalize import normalize
 from engine.model import Page
 
 HEAD_LINES = 24  # 版头, title and 主送机关 lie in the first lines of page 1
@@ -130,7 +131,7 @@ def split_agencies(text: str) -> list[str]:
     return [whole] if whole else []
 
 
-def _is_agency(text: str) -> bool:
+def is_agency(text: str) -> bool:
     names = split_agencies(text)
     return bool(names) and all(2 <= len(n) <= 30 and _AGENCY_END.search(n)
                                and not _SENTENCE_END.search(n) and not re.search(r"[，,：:]", n)
@@ -377,7 +378,7 @@ def _names_above(every: list[_Line], i: int, start: int) -> list[str]:
     names: list[str] = []
     for j in range(i - 1, max(start, i - 4) - 1, -1):
         raw = every[j].raw
-        if _is_agency(raw) and len(every[j].text) <= 40:
+        if is_agency(raw) and len(every[j].text) <= 40:
             names[:0] = split_agencies(raw)
         else:
             break
@@ -395,7 +396,7 @@ def _title_issuer(title: str) -> tuple[list[str], str]:
         if not title[:pos].strip():
             return [], _compact(title)
         prefix = title[:pos]
-        if _is_agency(prefix):
+        if is_agency(prefix):
             return split_agencies(prefix), _compact(title[pos:])
     return [], _compact(title)
 
@@ -430,10 +431,10 @@ def _forwards(rest: str, body: list[_Line]) -> list[dict]:
                 entry["doc_number"] = docnumber.find(cited.group("number"))
             before = re.split(r"[，。；：:、\s]", text[max(0, m.start() - 30):m.start()])[-1]
             before = re.sub(r"^(?:现将|将|经|把)", "", before)
-            if not entry.get("agency") and before and _is_agency(before):
+            if not entry.get("agency") and before and is_agency(before):
                 entry["agency"] = split_agencies(before)
             break
-    if agency_part and not entry.get("agency") and _is_agency(agency_part):
+    if agency_part and not entry.get("agency") and is_agency(agency_part):
         entry["agency"] = split_agencies(agency_part)
     if isinstance(entry.get("agency"), list):
         entry["agency"] = "、".join(entry["agency"])
@@ -531,3 +532,54 @@ def _read_decree(decree: tuple[str, str, int], every: list[_Line], out: dict) ->
         out["title"] = heading
     if sig:
         out["date"] = sig.when
+
+
+# -- where each value came from ---------------------------------------------------------
+MANIFEST, LAYOUT, FILE_PROPERTIES, FILE_NAME = "manifest", "layout", "file properties", "file name"
+TRACKED = ("title", "doc_number", "agency", "recipients", "date", "published", "category", "doc_type",
+           "fonds", "archival_code", "retention", "validity")
+COMPARED = ("title", "doc_number", "agency", "date")  # fields both a catalogue and the layout give
+
+
+@dataclass
+class Combined:
+    values: dict
+    provenance: dict[str, str]  # field → manifest / layout / file properties / file name
+    disagreements: list[dict]  # {field, manifest, layout}: the manifest won, a person may look
+
+
+def combine(row: dict, found: dict, file_meta: dict, file_title: str) -> Combined:
+    """The manifest always wins, then the layout, then the file's own properties, then the
+    file name (title only). Where the manifest and the layout both give a value and they
+    differ, the difference is kept for `chayue report`."""
+    values: dict = {}
+    provenance: dict[str, str] = {}
+    for source, given in ((FILE_PROPERTIES, file_meta), (LAYOUT, found), (MANIFEST, row)):
+        for key in TRACKED:
+            if given.get(key) not in (None, "", []):
+                values[key] = given[key]
+                provenance[key] = source
+    for key, value in row.items():  # id, collection, access … are the manifest's alone
+        values.setdefault(key, value)
+    if "title" not in values:
+        values["title"], provenance["title"] = file_title, FILE_NAME
+    disagreements = [{"field": k, "manifest": _shown(row[k]), "layout": _shown(found[k])}
+                     for k in COMPARED if row.get(k) and found.get(k) and not _same(k, row[k], found[k])]
+    return Combined(values, provenance, disagreements)
+
+
+def _shown(value) -> str:
+    if isinstance(value, list):
+        return "；".join(map(str, value))
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
+def _same(key: str, a, b) -> bool:
+    if key == "doc_number":
+        return docnumber.key(docnumber.parse(str(a)) or str(a)) == docnumber.key(docnumber.parse(str(b)) or str(b))
+    if key == "agency":
+        a, b = ({normalize(_compact(x)) for x in ([v] if isinstance(v, str) else v)} for v in (a, b))
+        return a == b
+    if key == "date":
+        return _shown(a)[:10] == _shown(b)[:10]
+    return normalize(_compact(str(a))) == normalize(_compact(str(b)))
