@@ -22,6 +22,7 @@ from api.app import create_app
 from engine import Engine
 from engine.embedded import open_embedded
 from engine.model import ACCESS_FOR, Audience, Document, Page
+from indexer.ledger import INDEXED, Entry, Ledger
 from settings import Settings
 
 STAFF, ROOM = "staff-leak-key", "room-leak-key"
@@ -91,7 +92,20 @@ def leak_index(tmp_path_factory) -> Path:
     ])
     engine.commit()
     engine.close()
+    _record_files(data, {SECRET["id"]: secret_png, ROOM_ONLY["id"]: room_txt})
     return data
+
+
+def _record_files(data: Path, files: dict[str, Path]) -> None:
+    """The ledger rows the indexer would have written: files are served only as indexed."""
+    ledger = Ledger(data / "ledger.sqlite")
+    entries = []
+    for doc_id, path in files.items():
+        st = path.stat()
+        entries.append(Entry(path=str(path), root=str(path.parent), size=st.st_size, mtime_ns=st.st_mtime_ns,
+                             sha256=doc_id, status=INDEXED, doc_id=doc_id, device=st.st_dev, inode=st.st_ino))
+    ledger.record(entries)
+    ledger.close()
 
 
 @pytest.fixture(scope="module")
