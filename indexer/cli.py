@@ -200,6 +200,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         counts = ledger.counts()
         failed, skipped, review = ledger.entries(FAILED), ledger.entries(SKIPPED), ledger.for_review()
         problems = ledger.problems()
+        links = _relations_review(settings)
         if args.json:
             def row(e) -> dict:
                 return {"path": e.path, "status": e.status, "reason": e.reason, "doc_id": e.doc_id,
@@ -208,7 +209,8 @@ def cmd_report(args: argparse.Namespace) -> int:
             report = {"counts": {s: counts.get(s, 0) for s in ("indexed", "skipped", "failed")},
                       "last_run": ledger.last_run(), "failed": [row(e) for e in failed],
                       "skipped": [row(e) for e in skipped], "review": [row(e) for e in review],
-                      "problems": [{"source": s, "message": m} for s, m in problems]}
+                      "problems": [{"source": s, "message": m} for s, m in problems],
+                      "relations_review": links}
             sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
             return 0
         out = Console()
@@ -234,6 +236,13 @@ def cmd_report(args: argparse.Namespace) -> int:
             for e in review:
                 table.add_row(e.path, e.doc_id or "", e.review or "")
             out.print(table)
+        if links:
+            table = Table(title=f"待确认的关联 / relations and validity to confirm ({len(links)})")
+            for col in ("文档 document", "关系 kind", "对象 target", "原因 reason"):
+                table.add_column(col, overflow="fold")
+            for r in links:
+                table.add_row(f"{r['title']} ({r['id']})", r["kind"], r["target"], r["reason"])
+            out.print(table)
         if problems:
             table = Table(title=f"清单问题 / manifest problems ({len(problems)})")
             table.add_column("来源 source")
@@ -244,6 +253,19 @@ def cmd_report(args: argparse.Namespace) -> int:
     finally:
         ledger.close()
     return 0
+
+
+def _relations_review(settings: Settings) -> list[dict[str, str]]:
+    from indexer.relations import RelationStore
+
+    path = settings.data / "relations.sqlite"
+    if not path.exists():
+        return []
+    store = RelationStore(path)
+    try:
+        return store.review()
+    finally:
+        store.close()
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

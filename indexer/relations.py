@@ -11,14 +11,21 @@ whose derived state changed."""
 
 from __future__ import annotations
 
+import json
 import re
+import sqlite3
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from typing import Any
+from pathlib import Path
+from typing import Any, TYPE_CHECKING
 
-from analysis import dates, docnumber
-from analysis.normalize import normalize
+from analysis import dates
+from analysis.titles import document_keys, target_keys, title_key, version_key
+from engine.model import Audience, Document, Page
+
+if TYPE_CHECKING:
+    from engine import Engine
 
 KINDS = ("修改", "废止", "替代", "根据", "转发", "印发", "解读")
 # What a document that is the target of a relation is, as a facet value.
@@ -67,54 +74,6 @@ class Relation:
         return self.source != MANIFEST
 
 
-# -- keys: how a title or a 文号 is matched ----------------------------------------------------
-_SPACE = re.compile(r"\s+")
-# Version or year suffixes that leave the same document: 仲裁法（2017年）, …（2017年修正）, （试行）.
-_VERSION_SUFFIX = re.compile(r"[(（](?:(?:19|20)\d\d年?(?:修订|修正|修改|版)?|试行|修订|修正|草案|修订草案)[)）]$")
-_PREFIX = "中华人民共和国"
-
-
-def title_key(title: str) -> str:
-    """A title as matched: normalised (NFKC, simplified), no spaces, no 《》, no 中华人民共和国
-    (people write 档案法 for 中华人民共和国档案法)."""
-    key = _SPACE.sub("", normalize(title)).strip("《》<>")
-    if key.startswith(_PREFIX) and len(key) > len(_PREFIX) + 1:
-        key = key[len(_PREFIX):]
-    return key
-
-
-_EVENT_TITLE = re.compile(r"^.{0,30}关于.+的(?:通知|通报|报告|请示|批复|复函|函|意见|决定|决议|公告|通告|解释)$")
-
-
-def version_key(title: str, doc_id: str = "") -> str:
-    """Titles equal but for a version or year suffix are versions of one document. An
-    amendment's number or year (宪法修正案（1988年）, 刑法修正案（十二）) is not a version, and
-    neither are two notices or decisions of the same title (关于…的通知 names an occasion, not a
-    work that is revised): those stay groups of one."""
-    key = title_key(title)
-    if "修正案" in key:
-        return key
-    if _EVENT_TITLE.match(key):
-        return key + "#" + doc_id
-    return title_key(_VERSION_SUFFIX.sub("", _SPACE.sub("", title)))
-
-
-def target_keys(target: str) -> list[str]:
-    """Keys a target may be found under: its 文号 key, or its title key (and that title
-    without a version suffix, so 《企业破产法（试行）》 is looked for as written first)."""
-    number = docnumber.parse(target)
-    if number:
-        return ["no:" + docnumber.key(number)]
-    return ["t:" + title_key(target)]
-
-
-def document_keys(doc_id: str, title: str, doc_number: str | None) -> list[str]:
-    keys = ["id:" + doc_id, "t:" + title_key(title)]
-    if doc_number:
-        keys.append("no:" + docnumber.key(doc_number))
-    return keys
-
-
 # -- extraction from the text ------------------------------------------------------------------
 _BOOK = r"《([^《》\n]{2,80})》"
 _AMENDMENT_TITLE = re.compile(r"^(?P<law>.+?)修正案(?:[(（][^()（）]{1,12}[)）])?$")
@@ -151,7 +110,7 @@ def extract(title: str, text: str, when: date | None = None) -> list[Relation]:
     """Relations a document's title and text state, marked as extracted (source title/text).
     `when` is the document's own effective date or date, used as the relation's date."""
     out: list[Relation] = []
-    t = _SPACE.sub("", title)
+    t = re.sub(r"\s+", "", title)
     m = _AMENDMENT_TITLE.match(t)
     if m:
         out.append(Relation("修改", m.group("law"), when, TITLE))
@@ -223,6 +182,7 @@ class Item:
     date: date | None = None  # 成文日期 (or 发布日期): the date of this version
     effective: date | None = None  # 施行日期
     validity: str | None = None  # as the manifest (or the text) says
+    ended: date | None = None  # as the manifest says
     access: str = "open"
     collection: str = "current"
     relations: list[Relation] = field(default_factory=list)
@@ -235,7 +195,8 @@ class Item:
         return {"id": self.id, "title": self.title, "doc_number": self.doc_number,
                 "date": self.date.isoformat() if self.date else None,
                 "effective": self.effective.isoformat() if self.effective else None,
-                "validity": self.validity, "access": self.access, "collection": self.collection,
+                "validity": self.validity, "ended": self.ended.isoformat() if self.ended else None,
+                "access": self.access, "collection": self.collection,
                 "relations": [r.to_json() for r in self.relations]}
 
     @classmethod
@@ -244,6 +205,7 @@ class Item:
                    date=date.fromisoformat(d["date"]) if d.get("date") else None,
                    effective=date.fromisoformat(d["effective"]) if d.get("effective") else None,
                    validity=d.get("validity"), access=d.get("access") or "open",
+                   ended=date.fromisoformat(d["ended"]) if d.get("ended") else None,
                    collection=d.get("collection") or "current",
                    relations=[Relation.from_json(r) for r in d.get("relations", [])])
 
@@ -361,3 +323,139 @@ def link(items: Iterable[Item]) -> tuple[dict[str, list[Relation]], dict[str, De
             d.review.append(f"清单有效性为“{manifest}”，但《{by}》{('废止' if d.validity == '已废止' else '替代')}了它"
                             f" / manifest says {manifest}, derived {d.validity}")
     return out, derived
+
+
+# -- the pipeline's side: relations of a new document, derived state kept and applied ------------------
+_COMPACT = re.compile(r"\s+")
+
+
+def for_document(title: str, text: str, row: dict[str, Any], found: dict[str, Any],
+                 when: date | None) -> list[Relation]:
+    """Every relation of a document being indexed, most trusted first: its manifest row, then
+    its title and text (lines joined first: PDFs break 《…》 across lines), then the 转发/印发
+    lines metadata.extract() found."""
+    compact = _COMPACT.sub("", text)
+    return dedupe(from_manifest(row, when) + extract(title, compact, when)
+                  + from_forwards(found.get("forwards") or [], title, when))
+
+
+def item_of(doc: Document, manifest_validity: str | None) -> Item:
+    return Item(id=doc.id, title=doc.title, doc_number=doc.doc_number, date=doc.date or doc.published,
+                effective=doc.effective, validity=manifest_validity, ended=doc.ended, access=doc.access,
+                collection=doc.collection, relations=[Relation.from_json(r) for r in doc.relations])
+
+
+def apply(doc: Document, item: Item, d: Derived) -> None:
+    """Derived state onto a document. A manifest that says the document is in force wins: no
+    end, not a former version (the disagreement is in d.review for staff)."""
+    in_force = bool(item.validity) and item.validity not in NO_LONGER_VALID
+    doc.version_group = d.version_group
+    if in_force:
+        doc.relation_flags = [f for f in d.flags if f not in ("已被废止", "已被替代")]
+        doc.ended, doc.ended_by, doc.version_state, doc.validity = item.ended, None, "current", item.validity
+    else:
+        doc.relation_flags = list(d.flags)
+        doc.ended, doc.ended_by = item.ended or d.ended, d.ended_by
+        doc.version_state = d.version_state
+        doc.validity = item.validity or d.validity
+
+
+def document_from(stored: dict[str, Any]) -> Document:
+    """A document back from the engine's stored fields, to be written again with a new state."""
+    def day(name: str) -> date | None:
+        v = stored.get(name)
+        return date.fromisoformat(str(v)[:10]) if v else None
+
+    conf = stored.get("page_confidence", [])
+    pages = [Page(i + 1, t, ocr=i < len(conf) and conf[i] >= 0, confidence=conf[i] if i < len(conf) and conf[i] >= 0
+                  else None) for i, t in enumerate(stored.get("page_text", []))]
+    return Document(
+        id=stored["id"], collection=stored.get("collection", "current"), title=stored.get("title", ""), pages=pages,
+        doc_number=stored.get("doc_number"), agency=list(stored.get("agency", [])),
+        recipients=list(stored.get("recipients", [])), date=day("date"), published=day("published"),
+        category=stored.get("category"), doc_type=stored.get("doc_type"), fonds=stored.get("fonds"),
+        archival_code=stored.get("archival_code"), retention=stored.get("retention"),
+        validity=stored.get("validity"), effective=day("effective"), ended=day("ended"),
+        ended_by=stored.get("ended_by"), relations=[json.loads(r) for r in stored.get("relations", [])],
+        relation_flags=list(stored.get("relation_flags", [])), version_group=stored.get("version_group"),
+        version_state=stored.get("version_state"), classification=stored.get("classification"),
+        access=stored.get("access", "open"), source_path=stored.get("source_path"),
+        source_sha256=stored.get("source_sha256"), media_type=stored.get("media_type"),
+    )
+
+
+class RelationStore:
+    """What linking needs of every indexed document, and the state last written for each, in
+    `relations.sqlite` beside the ledger: `prepare` gives a document being written the state it
+    had; `settle` links the whole collection once per run and rewrites the documents whose
+    state changed (the targets of new repeals, amendments and versions: a few)."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA busy_timeout=10000")
+        self.db.executescript("""
+            CREATE TABLE IF NOT EXISTS items (id TEXT PRIMARY KEY, item TEXT NOT NULL, derived TEXT);
+            CREATE TABLE IF NOT EXISTS review (id TEXT NOT NULL, title TEXT, kind TEXT, target TEXT, reason TEXT);
+        """)
+
+    def prepare(self, docs: Iterable[Document]) -> None:
+        """Before documents are written: note them, and give each the state it had (its own
+        validity, from the manifest or the text, is kept apart from the derived one)."""
+        rows = []
+        for doc in docs:
+            item = item_of(doc, doc.validity)
+            old = self.db.execute("SELECT derived FROM items WHERE id = ?", (doc.id,)).fetchone()
+            d = _derived_from(json.loads(old[0])) if old and old[0] else Derived(version_key(doc.title, doc.id))
+            apply(doc, item, d)
+            rows.append((doc.id, json.dumps(item.to_json(), ensure_ascii=False), json.dumps(d.to_json(), ensure_ascii=False)))
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.executemany("INSERT OR REPLACE INTO items (id, item, derived) VALUES (?, ?, ?)", rows)
+
+    def settle(self, engine: Engine, indexed: set[str]) -> int:
+        """Link everything, rewrite the documents whose state changed; returns how many."""
+        gone = [r[0] for r in self.db.execute("SELECT id FROM items") if r[0] not in indexed]
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.executemany("DELETE FROM items WHERE id = ?", [(i,) for i in gone])
+        stored = {r[0]: (Item.from_json(json.loads(r[1])), r[2]) for r in self.db.execute("SELECT id, item, derived FROM items")}
+        out, derived = link(it for it, _ in stored.values())
+        changed = [i for i, d in derived.items() if json.dumps(d.to_json(), ensure_ascii=False) != stored[i][1]]
+        for i in changed:
+            doc_fields = engine.get(i, Audience.staff)
+            if doc_fields is None:
+                continue
+            doc = document_from(doc_fields)
+            apply(doc, stored[i][0], derived[i])
+            engine.upsert([doc])
+        if changed:
+            engine.commit()
+        review = []
+        for i, d in derived.items():
+            title = stored[i][0].title
+            review += [(i, title, "有效性 validity", "", reason) for reason in d.review]
+            review += [(i, title, r.kind, r.target, r.uncertain) for r in out[i] if r.uncertain]
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.executemany("UPDATE items SET derived = ? WHERE id = ?",
+                                [(json.dumps(derived[i].to_json(), ensure_ascii=False), i) for i in changed])
+            self.db.execute("DELETE FROM review")
+            self.db.executemany("INSERT INTO review VALUES (?, ?, ?, ?, ?)", review)
+        return len(changed)
+
+    def review(self) -> list[dict[str, str]]:
+        """Relations and states staff should confirm: uncertain resolutions, manifests that disagree."""
+        rows = self.db.execute("SELECT id, title, kind, target, reason FROM review ORDER BY title, kind, target")
+        return [dict(zip(("id", "title", "kind", "target", "reason"), r)) for r in rows]
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def _derived_from(d: dict[str, Any]) -> Derived:
+    return Derived(version_group=d["version_group"], version_state=d.get("version_state", "current"),
+                   flags=list(d.get("flags", [])), ended=date.fromisoformat(d["ended"]) if d.get("ended") else None,
+                   ended_by=d.get("ended_by"), validity=d.get("validity"), review=list(d.get("review", [])))

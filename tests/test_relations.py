@@ -181,3 +181,64 @@ def test_manifest_that_disagrees_is_listed_for_review():
                  relations=R.extract("关于废止《某某办法》的决定", ""))
     _, derived = R.link([old, new])
     assert derived["old"].review and "现行有效" in derived["old"].review[0]
+
+
+# -- through the pipeline: validity over time in the index ---------------------------------------------
+def _index(folder: Path, data: Path) -> None:
+    from indexer.cli import main
+
+    assert main(["index", str(folder), "--manifest", str(folder / "manifest.csv"), "--data", str(data), "--quiet"]) == 0
+
+
+def _stored(data: Path) -> dict[str, dict]:
+    from engine.embedded import open_embedded
+    from engine.model import Audience
+    from engine.query import MatchAll, SearchSpec
+    from engine import Engine
+
+    engine = Engine(open_embedded(data))
+    try:
+        hits = engine.search(SearchSpec(query=MatchAll(), size=100), Audience.staff).hits
+        return {h.id: h.fields for h in hits}
+    finally:
+        engine.close()
+
+
+def test_a_repeal_indexed_later_marks_the_earlier_document_and_leaves_with_its_file(tmp_path, capsys):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.txt").write_text("佳木斯市档案管理办法\n第一条 为了加强档案管理，制定本办法。\n第二十条 本办法自2001年3月1日起施行。\n",
+                                  encoding="utf-8")
+    (folder / "b.txt").write_text("佳木斯市人民政府关于废止《佳木斯市档案管理办法》的决定\n"
+                                  "市政府决定废止《佳木斯市档案管理办法》。\n本决定自2015年7月1日起施行。\n", encoding="utf-8")
+    (folder / "c.txt").write_text("佳木斯市查阅中心管理规定\n第九条 本规定自2005年1月1日起施行。\n", encoding="utf-8")
+    (folder / "d.txt").write_text("佳木斯市人民政府关于废止《佳木斯市查阅中心管理规定》的决定\n本决定自2016年1月1日起施行。\n",
+                                  encoding="utf-8")
+    (folder / "manifest.csv").write_text(
+        "file,id,title,date,validity,collection\n"
+        "a.txt,A,佳木斯市档案管理办法,2001-01-10,,current\n"
+        "b.txt,B,佳木斯市人民政府关于废止《佳木斯市档案管理办法》的决定,2015-06-01,现行有效,current\n"
+        "c.txt,C,佳木斯市查阅中心管理规定,2004-12-01,现行有效,current\n"
+        "d.txt,D,佳木斯市人民政府关于废止《佳木斯市查阅中心管理规定》的决定,2015-12-01,现行有效,current\n",
+        encoding="utf-8")
+    data = tmp_path / "data"
+    _index(folder, data)
+    docs = _stored(data)
+    # The manifest says nothing of A's validity: the repeal in the collection decides it.
+    a = docs["A"]
+    assert (a["validity"], a["effective"], a["ended"], a["ended_by"]) == ("已废止", "2001-03-01", "2015-07-01", "B")
+    assert a["relation_flags"] == ["已被废止"]
+    # C's manifest says 现行有效 although D repeals it: the manifest wins and staff are told.
+    c = docs["C"]
+    assert c["validity"] == "现行有效" and "ended" not in c
+    from indexer.cli import main
+
+    capsys.readouterr()
+    assert main(["report", "--json", "--data", str(data)]) == 0
+    review = json.loads(capsys.readouterr().out)["relations_review"]
+    assert [(r["id"], r["kind"]) for r in review] == [("C", "有效性 validity")]
+    # The repeal's file goes: A is in force again, as its own text and manifest say.
+    (folder / "b.txt").unlink()
+    _index(folder, data)
+    a = _stored(data)["A"]
+    assert a.get("validity") is None and "ended" not in a and a.get("relation_flags", []) == []
