@@ -54,9 +54,9 @@ def admission_of(request: Request) -> Admission:
 async def admit_search(request: Request, engine: Engine = Depends(get_engine),
                        audience: Audience = Depends(get_audience),
                        settings: Settings = Depends(get_settings)) -> AsyncIterator[None]:
-    """For /api/search and /api/stats (which is a search for everything): a slot if the
-    query is expensive; nothing to hold otherwise."""
-    q = request.query_params.get("q", "") if request.url.path.endswith("/search") else ""
+    """For a search (/api/search, its feed) and /api/stats (a search for everything): a slot
+    if the query is expensive; nothing to hold otherwise."""
+    q = "" if request.url.path.endswith("/stats") else request.query_params.get("q", "")
     if len(q) > 200:  # the route refuses it (422) before any work
         yield
         return
@@ -73,7 +73,7 @@ async def admit_search(request: Request, engine: Engine = Depends(get_engine),
 
 
 async def admit_expensive(request: Request) -> AsyncIterator[None]:
-    """For routes that are always expensive (similar documents)."""
+    """For routes that are always expensive (similar documents, exports of up to 10 000)."""
     admission = admission_of(request)
     admission.enter()
     try:

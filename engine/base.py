@@ -184,9 +184,11 @@ class Engine:
         document frequencies alone (no search): what admission control weighs a search by.
         A backend without cheap frequencies (Elasticsearch, which queues and refuses its own
         overload) counts only match-everything searches as large."""
-        doc_freq = getattr(self.backend, "doc_freq", None)
-        total = self.backend.num_docs(audience) if doc_freq else math.inf
-        return match_bound(query, (lambda f, v: doc_freq(f, v, audience)) if doc_freq else (lambda f, v: 0), total)
+        doc_freqs = getattr(self.backend, "doc_freqs", None)
+        if doc_freqs is None:
+            return match_bound(query, lambda f, v: 0, math.inf)
+        doc_freq, total = doc_freqs(audience)
+        return match_bound(query, doc_freq, total)
 
     def info(self) -> dict[str, Any]:
         return self.backend.info()

@@ -27,7 +27,7 @@ from engine.query import (
 )
 from engine.schema import MULTI_VALUED, PRETOKENIZED, fields, tantivy_schema
 
-WRITER_HEAP = 128_000_000
+WRITER_HEAP = 128_000_000  # the indexer's indexing buffer, shared by the three tiers' writers
 GENERATION_FILE = "GENERATION"
 # Ranking with a bonus (see _ranked): candidates first fetched beyond the last hit asked for,
 # how far the window may grow before the bonus goes back into the query, and the largest set
@@ -196,7 +196,9 @@ class EmbeddedBackend:
         if not self._writable:
             raise RuntimeError("this engine was opened read-only")
         if tier not in self._writers:
-            self._writers[tier] = self.indexes[tier].writer(heap_size=WRITER_HEAP, num_threads=1)
+            # One third each: the tiers together keep the one buffer's memory bound.
+            heap = WRITER_HEAP // len(Audience)
+            self._writers[tier] = self.indexes[tier].writer(heap_size=heap, num_threads=1)
         return self._writers[tier]
 
     def upsert(self, records: Iterable[dict[str, Any]]) -> int:
@@ -264,16 +266,19 @@ class EmbeddedBackend:
             snap = self._snapshots[tier] = _Snapshot(stamp, self.indexes[tier].searcher())
         return snap
 
-    def num_docs(self, tier: Audience) -> int:
-        return self._current(tier).searcher.num_docs
+    def doc_freqs(self, tier: Audience) -> tuple[Callable[[str, Any], int], int]:
+        """A term's document count in the tier, and the tier's documents, from one searcher
+        (deleted documents not yet merged away included: an upper bound, for admission
+        control). A value the field cannot hold counts as every document."""
+        searcher = self._current(tier).searcher
 
-    def doc_freq(self, field: str, value: Any, tier: Audience) -> int:
-        """Documents of the tier holding the term (deleted ones not yet merged away included:
-        an upper bound, for admission control)."""
-        try:
-            return self._current(tier).searcher.doc_freq(field, self._value(field, value))
-        except (ValueError, KeyError):
-            return self._current(tier).searcher.num_docs
+        def doc_freq(field: str, value: Any) -> int:
+            try:
+                return searcher.doc_freq(field, self._value(field, value))
+            except (ValueError, KeyError):
+                return searcher.num_docs
+
+        return doc_freq, searcher.num_docs
 
     def translate(self, node: Node) -> tantivy.Query:
         s = self.schema

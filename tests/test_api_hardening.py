@@ -49,7 +49,8 @@ def test_expensive_searches_beyond_the_bound_are_refused_fast_and_cheap_ones_ans
     try:
         for path, params in (("/api/search", {"q": "湿地"}), ("/api/search", {"q": ""}),
                              ("/api/search", {"q": "湿地 OR 鲟鳇鱼"}), ("/api/stats", {}),
-                             ("/api/documents/d001/similar", {})):
+                             ("/api/documents/d001/similar", {}), ("/api/search.atom", {"q": "湿地"}),
+                             ("/api/export/csv", {"q": "鲟鳇鱼"})):
             resp = api.get(path, params=params)
             assert resp.status_code == 503, (path, params, resp.text)
             assert resp.json() == {"error": "busy", "message": resp.json()["message"]}
@@ -112,3 +113,22 @@ def test_a_forged_cursor_cannot_pass_the_result_window(api):
         assert resp.json()["error"] == "invalid_parameter"
     # The last page inside the window is still taken.
     assert api.get("/api/search", params={"q": "湿地", "cursor": _cursor(MAX_WINDOW - 11), "size": 10}).status_code == 200
+
+
+def test_the_estimate_never_counts_fewer_than_match(data):
+    """Admission weighs a search by an upper bound of its matches: never below the real count
+    (or an expensive search would pass as cheap)."""
+    from engine.model import Audience
+    from engine.syntax import parse, to_node
+
+    engine = Engine(open_embedded(data))
+    try:
+        for q in ("湿地", "鲟鳇鱼", "湿地 鲟鳇鱼", "湿地 OR 鲟鳇鱼", "\"湿地保护\"", "湿地 -鲟鳇鱼", "", "标题:通知",
+                  "年份:2007", "没有这个词"):
+            node = to_node(parse(q))
+            for audience in Audience:
+                assert engine.estimate(node, audience) >= engine.count(node, audience), (q, audience)
+        assert engine.estimate(to_node(parse("湿地")), Audience.public) >= 40 > 10  # expensive here
+        assert engine.estimate(to_node(parse("鲟鳇鱼")), Audience.public) <= 10  # cheap
+    finally:
+        engine.close()
