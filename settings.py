@@ -39,8 +39,8 @@ class Settings(BaseSettings):
     workers: int = Field(1, ge=1, description="api processes `chayue serve` starts; each maps the index.")
     read_timeout: float = Field(10.0, gt=0, description="seconds a request's headers and body may take to arrive")
     keep_alive: float = Field(5.0, gt=0, description="seconds an idle keep-alive connection is kept")
-    max_expensive: int = Field(2, ge=1, description="expensive searches in flight per api process; more answer "
-                                                    "503 busy with Retry-After")
+    max_expensive: int = Field(1, ge=1, description="expensive searches in flight per api process (one per "
+                                                    "process: --workers N runs N); more answer 503 busy")
     expensive_matches: int = Field(5000, ge=0, description="a search whose terms may match more documents than "
                                                            "this is expensive (also: similar documents)")
 

@@ -269,21 +269,37 @@ def flood_row(table: Table, data: Path, shapes: list[queries.Shape], label: str,
               log: Callable[[str], None]) -> None:
     """Admission control under a flood: 50 clients send the costliest search (every document,
     facets over all of them) back to back against `chayue serve --workers 1`, while one more
-    sends a rare word; the cheap query's latency, the answers the flood got, the server's RSS."""
+    sends a rare word; the cheap query's latency, the answers the flood got, the server's RSS.
+    Baselines in the same run: the rare word alone, and under the same flood with admission
+    control off (a bound no flood reaches)."""
     log(f"{label}: HTTP flood of {FLOOD_CLIENTS} clients")
     costly = queries.Shape("all documents (empty query, facets)", "")
     cheap = next(s for s in shapes if s.name == "rare word")
-    with queries.Server(data, workers=1) as server:
-        idle = server.rss_mb()[0]
-        out = queries.flood(server.url, costly, cheap, FLOOD_CLIENTS, args.flood_seconds, lambda: server.rss_mb()[0])
-    p = queries.percentiles(out["cheap_ms"])
-    st = out["statuses"]
-    answers = ", ".join(f"{n:,} × {'error' if code == 0 else code}" for code, n in sorted(st.items()))
+    runs = {}
+    for name, clients, settings in (("alone", 0, {}), ("flood", FLOOD_CLIENTS, {}),
+                                    ("no admission", FLOOD_CLIENTS, {"CHAYUE_MAX_EXPENSIVE": "100000"})):
+        with queries.Server(data, workers=1, settings=settings) as server:
+            idle = server.rss_mb()[0]
+            out = queries.flood(server.url, costly, cheap, clients, args.flood_seconds, lambda s=server: s.rss_mb()[0])
+            runs[name] = (out, idle, server.rss_mb()[1])
+    p = queries.percentiles(runs["flood"][0]["cheap_ms"])
+    alone = queries.percentiles(runs["alone"][0]["cheap_ms"])
+    off = queries.percentiles(runs["no admission"][0]["cheap_ms"])
+
+    def answers(out: dict[str, Any]) -> str:
+        return ", ".join(f"{n:,} × {'error' if code == 0 else code}" for code, n in sorted(out["statuses"].items()))
+
     table.add("search, HTTP 50-client flood", f"rare word while {FLOOD_CLIENTS} clients send the costliest search "
               f"(every document, facets) to `chayue serve --workers 1`: p50 / p95 / p99 ms (n={p['n']}; "
-              f"flood answered {answers})", label, fmt_ms(p), "", "", "p99 ≤ 100 ms", met(p["p99"] <= 100, f"at {label}"))
-    table.add("api", "chayue serve --workers 1 under the flood: RSS, MB, idle → highest sampled", label,
-              f"{idle:.0f} → {out['rss_max_mb']:.0f}", "", "", "bounded (≤ 500 MB)", met(out["rss_max_mb"] <= 500))
+              f"flood answered {answers(runs['flood'][0])}; without admission {answers(runs['no admission'][0])})",
+              label, fmt_ms(p), f"alone {fmt_ms(alone)}; without admission control {fmt_ms(off)} (n={off['n']})",
+              f"{off['p99'] / p['p99']:.1f}×", "p99 ≤ 100 ms", met(p["p99"] <= 100, f"at {label}"))
+    out, idle, hwm = runs["flood"]
+    out_off, _, hwm_off = runs["no admission"]
+    table.add("api", "chayue serve --workers 1 under the flood: RSS, MB, idle → highest sampled (peak)", label,
+              f"{idle:.0f} → {out['rss_max_mb']:.0f} ({hwm:.0f})",
+              f"{out_off['rss_max_mb']:.0f} ({hwm_off:.0f}) without admission control", "",
+              "bounded (≤ 500 MB)", met(hwm <= 500))
 
 
 def memory_rows(table: Table, built: dict[int, dict[str, Any]]) -> None:

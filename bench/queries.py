@@ -139,11 +139,11 @@ def free_port() -> int:
 class Server:
     """`chayue serve` as a subprocess on loopback."""
 
-    def __init__(self, data: Path, workers: int = 1):
+    def __init__(self, data: Path, workers: int = 1, settings: dict[str, str] | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.workers = workers
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CHAYUE_")}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CHAYUE_")} | (settings or {})
         self.proc = subprocess.Popen(
             [str(Path(sys.executable).with_name("chayue")), "serve", "--data", str(data),
              "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers)],
@@ -268,7 +268,7 @@ async def _flood(url: str, costly: Shape, cheap: Shape, clients: int, budget_s: 
                 statuses[0] = statuses.get(0, 0) + 1
 
     async def victim(c: httpx.AsyncClient) -> None:
-        await asyncio.sleep(0.5)  # the flood is under way
+        await asyncio.sleep(0.5 if clients else 0)  # the flood is under way
         while time.perf_counter() < stop:
             t = time.perf_counter()
             r = await c.get(url + "/api/search", params=cheap.query_string())
