@@ -4,7 +4,9 @@ An OFD is a zip: OFD.xml → DocBody/DocRoot → Document.xml → Pages/Page/@Ba
 Content.xml, where each ofd:TextObject has a Boundary "x y w h" (mm) and ofd:TextCode
 children at X/Y offsets inside it. Writers emit objects in any order (often one per
 glyph run), so text is put back by position: lines by y, then left to right by x.
-Template pages (ofd:TemplatePage, where 红头 often live) are read with the page."""
+Template pages (ofd:TemplatePage, where 红头 often live) are read with the page, and so is
+text inside composite objects (CompositeGraphicUnit resources, placed through the CTMs of
+object and unit). A page that draws only an image is handed to OCR."""
 
 from __future__ import annotations
 
@@ -156,13 +158,6 @@ def _draw(container: etree._Element, to_page: _Affine, units: dict[str, etree._E
             out.images.append((w * h, obj.get("ResourceID") or ""))
         elif name in ("Layer", "PageBlock", "Content"):
             _draw(obj, to_page, units, out, depth)
-
-
-def _runs(content: etree._Element, units: dict[str, etree._Element] | None = None) -> list[_Run]:
-    drawn = _Drawn([], [])
-    for part in (c for c in content if _local(c) == "Content"):
-        _draw(part, _IDENTITY, units or {}, drawn)
-    return drawn.runs
 
 
 def reading_order(runs: list[_Run]) -> str:
