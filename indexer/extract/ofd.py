@@ -16,10 +16,11 @@ from pathlib import Path
 from lxml import etree
 
 from engine.model import Page
+from indexer import limits
 from indexer.extract import Extracted, ExtractionError, OcrService, ensure_not_empty
 
 MEDIA_TYPE = "application/ofd"
-MAX_PART_BYTES = 64 * 1024 * 1024  # one XML part; larger is a zip bomb, not a document
+MAX_PART_BYTES = limits.MAX_PART_BYTES  # one XML part; larger is a zip bomb, not a document
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
 
 
@@ -60,6 +61,7 @@ class _Package:
         except zipfile.BadZipFile as e:
             raise ExtractionError(f"{path.name}: OFD 文件损坏 / corrupt OFD (not a zip)") from e
         self.names = {n.lstrip("/"): n for n in self.zip.namelist()}
+        limits.check_zip(self.zip, path.name)
 
     def xml(self, name: str) -> etree._Element:
         key = posixpath.normpath(name.lstrip("/"))
@@ -129,6 +131,7 @@ class OfdExtractor:
                 raise ExtractionError(f"{path.name}: OFD 没有页面 / OFD has no pages", skip=True)
             pages = []
             for number, page_el in enumerate(page_els, start=1):
+                limits.checkpoint()
                 content = pkg.xml(_resolve(doc_dir, page_el.get("BaseLoc", "")))
                 runs = _runs(content)
                 for tpl in _children(content, "Template"):
