@@ -229,7 +229,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         failed, skipped, review = ledger.entries(FAILED), ledger.entries(SKIPPED), ledger.for_review()
         # Indexed files replaced or changed since (a link, a FIFO, new bytes): the api refuses
         # to serve them until they are indexed again.
-        changed = [(e, why) for e in ledger.entries(INDEXED) if (why := source.changed(e))]
+        indexed = ledger.entries(INDEXED)
+        changed = [(e, why) for e in indexed if (why := source.changed(e))]
+        notes = [e for e in indexed if e.reason]  # indexed, with what was read around (bad bytes)
         problems = ledger.problems()
         if args.json:
             def row(e) -> dict:
@@ -240,6 +242,7 @@ def cmd_report(args: argparse.Namespace) -> int:
                       "last_run": ledger.last_run(), "failed": [row(e) for e in failed],
                       "skipped": [row(e) for e in skipped], "review": [row(e) for e in review],
                       "changed": [{**row(e), "changed": why} for e, why in changed],
+                      "notes": [row(e) for e in notes],
                       "problems": [{"source": s, "message": m} for s, m in problems]}
             sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
             return 0
@@ -265,6 +268,13 @@ def cmd_report(args: argparse.Namespace) -> int:
             table.add_column("原因 reason", overflow="fold")
             for e in review:
                 table.add_row(shown(e.path), shown(e.doc_id or ""), shown(e.review or ""))
+            out.print(table)
+        if notes:
+            table = Table(title=f"已索引，附说明 / indexed, with a note ({len(notes)})")
+            table.add_column("文件 file", overflow="fold")
+            table.add_column("说明 note", overflow="fold")
+            for e in notes:
+                table.add_row(shown(e.path), shown(e.reason))
             out.print(table)
         if changed:
             table = Table(title=f"索引后已改变，不再提供原件，请重新索引 / changed since indexed, not served: "

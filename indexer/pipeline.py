@@ -298,7 +298,9 @@ def decide(job: Job, reading: Reading, ledger: Ledger, batch: Batch, opts: Optio
         reason = (f"与已索引文件内容相同 / duplicate of {holder.path}" if same else
                   f"与 {holder.path} 的编号（档号）相同，未合并 / same document id {doc.id} as {holder.path}")
         return ended(entry, previous, SKIPPED, reason, doc_id=doc.id, **counts)
-    entry.status, entry.reason, entry.doc_id, entry.review = INDEXED, None, doc.id, review
+    # An indexed file's reason is its note (e.g. bad bytes replaced), shown by `chayue report`.
+    entry.reason = "; ".join(reading.extracted.notes) or None
+    entry.status, entry.doc_id, entry.review = INDEXED, doc.id, review
     entry.pages, entry.ocr_pages = counts["pages"], counts["ocr_pages"]
     stale = previous.doc_id if previous and previous.doc_id and previous.doc_id != doc.id else None
     return Outcome(entry, document=doc, stale_id=stale)
