@@ -215,6 +215,10 @@ def _print_summary(summary, elapsed: float, interrupted: bool = False) -> None:
         console.print("查看全部原因 / see every reason: [bold]chayue report[/]")
 
 
+FIELD_LABELS = {"title": "题名 title", "doc_number": "文号 doc_number", "agency": "发文机关 agency",
+                "date": "成文日期 date"}
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from indexer import source
     from indexer.ledger import FAILED, INDEXED, SKIPPED, Ledger
@@ -233,6 +237,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         changed = [(e, why) for e in indexed if (why := source.changed(e))]
         notes = [e for e in indexed if e.reason]  # indexed, with what was read around (bad bytes)
         problems = ledger.problems()
+        disagree = [(e, d) for e, ds in ledger.disagreements() for d in ds]
         if args.json:
             def row(e) -> dict:
                 return {"path": e.path, "status": e.status, "reason": e.reason, "doc_id": e.doc_id,
@@ -243,7 +248,8 @@ def cmd_report(args: argparse.Namespace) -> int:
                       "skipped": [row(e) for e in skipped], "review": [row(e) for e in review],
                       "changed": [{**row(e), "changed": why} for e, why in changed],
                       "notes": [row(e) for e in notes],
-                      "problems": [{"source": s, "message": m} for s, m in problems]}
+                      "problems": [{"source": s, "message": m} for s, m in problems],
+                      "disagreements": [{"path": e.path, "doc_id": e.doc_id, **d} for e, d in disagree]}
             sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
             return 0
         out = Console()
@@ -283,6 +289,17 @@ def cmd_report(args: argparse.Namespace) -> int:
             table.add_column("原因 reason", overflow="fold")
             for e, why in changed:
                 table.add_row(shown(e.path), shown(why))
+            out.print(table)
+        if disagree:
+            table = Table(title=f"清单与版式不一致，以清单为准 / manifest and layout disagree, the manifest "
+                                f"won ({len(disagree)})")
+            table.add_column("文件 file", overflow="fold")
+            table.add_column("字段 field")
+            table.add_column("清单 manifest", overflow="fold")
+            table.add_column("版式 layout", overflow="fold")
+            for e, d in disagree:
+                table.add_row(shown(e.path), shown(FIELD_LABELS.get(d["field"], d["field"])), shown(d["manifest"]),
+                              shown(d["layout"]))
             out.print(table)
         if problems:
             table = Table(title=f"清单问题 / manifest problems ({len(problems)})")

@@ -279,7 +279,7 @@ def decide(job: Job, reading: Reading, ledger: Ledger, batch: Batch, opts: Optio
     entry, previous = job.entry, job.previous
     entry.sha256 = reading.sha256
     if reading.same_as_before and previous:
-        for name in ("status", "reason", "doc_id", "pages", "ocr_pages", "review"):
+        for name in ("status", "reason", "doc_id", "pages", "ocr_pages", "review", "disagreements"):
             setattr(entry, name, getattr(previous, name))
         return Outcome(entry, unchanged=True, touched=True)
     if reading.problem:
@@ -290,8 +290,8 @@ def decide(job: Job, reading: Reading, ledger: Ledger, batch: Batch, opts: Optio
     if not any(p.text.strip() for p in pages):
         return ended(entry, previous, SKIPPED, "文件中没有可识别的文字 / no text found (blank or unreadable pages)",
                      **counts)
-    doc, review = build_document(job.path, reading.sha256, pages, reading.extracted.media_type,
-                                 reading.extracted.metadata, job.row, opts)
+    doc, review, disagreements = build_document(job.path, reading.sha256, pages, reading.extracted.media_type,
+                                                reading.extracted.metadata, job.row, opts)
     holder = batch.holder_of(doc.id, entry.path) or valid_holder(ledger, doc.id, entry.path)
     if holder:
         same = holder.sha256 == reading.sha256
@@ -301,6 +301,7 @@ def decide(job: Job, reading: Reading, ledger: Ledger, batch: Batch, opts: Optio
     # An indexed file's reason is its note (e.g. bad bytes replaced), shown by `chayue report`.
     entry.reason = "; ".join(reading.extracted.notes) or None
     entry.status, entry.doc_id, entry.review = INDEXED, doc.id, review
+    entry.disagreements = json.dumps(disagreements, ensure_ascii=False) if disagreements else None
     entry.pages, entry.ocr_pages = counts["pages"], counts["ocr_pages"]
     stale = previous.doc_id if previous and previous.doc_id and previous.doc_id != doc.id else None
     return Outcome(entry, document=doc, stale_id=stale)
@@ -322,11 +323,13 @@ def valid_holder(ledger: Ledger, doc_id: str, other_than: str) -> Entry | None:
 
 
 def build_document(path: Path, sha256: str, pages: list[Page], media_type: str,
-                   file_meta: dict[str, str], row: dict[str, Any], opts: Options) -> tuple[Document, str | None]:
-    """Merge what we know, most trusted first: manifest, then the text, then file properties."""
+                   file_meta: dict[str, str], row: dict[str, Any],
+                   opts: Options) -> tuple[Document, str | None, list[dict]]:
+    """Merge what we know, most trusted first: manifest, then the text, then file properties;
+    what the manifest and the text disagree on comes back for review."""
     found = text_metadata.extract(pages)
-    merged: dict[str, Any] = {**{k: v for k, v in file_meta.items() if v}, **{k: v for k, v in found.items() if v},
-                              **row}
+    combined = text_metadata.combine(row, found, file_meta, path.stem)
+    merged = combined.values
     collection = row.get("collection") or opts.collection or "current"
     if collection not in COLLECTIONS:
         collection = "current"
@@ -334,7 +337,7 @@ def build_document(path: Path, sha256: str, pages: list[Page], media_type: str,
     doc = Document(
         id=str(row.get("id") or row.get("archival_code") or sha256[:24]),
         collection=collection,
-        title=str(merged.get("title") or path.stem),
+        title=str(merged["title"]),
         pages=pages,
         doc_number=merged.get("doc_number"),
         agency=[agency] if isinstance(agency, str) else list(agency),
@@ -352,6 +355,7 @@ def build_document(path: Path, sha256: str, pages: list[Page], media_type: str,
         source_path=str(path),
         source_sha256=sha256,
         media_type=media_type,
+        provenance=combined.provenance,
     )
     review = None
     if doc.classification:
@@ -360,7 +364,7 @@ def build_document(path: Path, sha256: str, pages: list[Page], media_type: str,
         doc.access = "restricted"
         where = ("清单密级为", "in the manifest") if row.get("classification") else ("正文有密级标志", "in the text")
         review = f"{where[0]}“{doc.classification}”，已按控制使用处理 / classification marking found {where[1]}"
-    return doc, review
+    return doc, review, combined.disagreements
 
 
 # -- batch: note, write, commit, record ---------------------------------------------------

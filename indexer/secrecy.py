@@ -172,14 +172,3 @@ def from_manifest(value: object) -> Marking | None:
         if level in text:
             return Marking(level, None, str(value))
     return None
-
-
-class _LineMatcher:
-    """`LINE.match(line)`: the marking a whole line is, or None (a compiled pattern's shape,
-    for code that tests lines against several patterns)."""
-
-    def match(self, line: str) -> Marking | None:
-        return read_line(line)
-
-
-LINE = _LineMatcher()

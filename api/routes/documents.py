@@ -84,7 +84,13 @@ def document(
         archival_code=doc.get("archival_code"), retention=doc.get("retention"), validity=doc.get("validity"),
         access=doc.get("access", "open"), pages=pages, page_count=len(pages), ocr=bool(doc.get("ocr")),
         ocr_confidence=doc.get("ocr_confidence"), media_type=doc.get("media_type"), links=links, matches=matches,
+        provenance=_provenance(doc) if audience == Audience.staff else None,
     )
+
+
+def _provenance(doc: dict[str, Any]) -> dict[str, str]:
+    """Stored as 'field:source' values (one keyword per field, the same in both engines)."""
+    return dict(v.split(":", 1) for v in doc.get("provenance", []) if ":" in v)
 
 
 def _source(doc: dict[str, Any], settings: Settings) -> BinaryIO:
