@@ -238,6 +238,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         notes = [e for e in indexed if e.reason]  # indexed, with what was read around (bad bytes)
         problems = ledger.problems()
         disagree = [(e, d) for e, ds in ledger.disagreements() for d in ds]
+        links = _relations_review(settings)
         if args.json:
             def row(e) -> dict:
                 return {"path": e.path, "status": e.status, "reason": e.reason, "doc_id": e.doc_id,
@@ -249,7 +250,8 @@ def cmd_report(args: argparse.Namespace) -> int:
                       "changed": [{**row(e), "changed": why} for e, why in changed],
                       "notes": [row(e) for e in notes],
                       "problems": [{"source": s, "message": m} for s, m in problems],
-                      "disagreements": [{"path": e.path, "doc_id": e.doc_id, **d} for e, d in disagree]}
+                      "disagreements": [{"path": e.path, "doc_id": e.doc_id, **d} for e, d in disagree],
+                      "relations_review": links}
             sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
             return 0
         out = Console()
@@ -301,6 +303,13 @@ def cmd_report(args: argparse.Namespace) -> int:
                 table.add_row(shown(e.path), shown(FIELD_LABELS.get(d["field"], d["field"])), shown(d["manifest"]),
                               shown(d["layout"]))
             out.print(table)
+        if links:
+            table = Table(title=f"待确认的关联 / relations and validity to confirm ({len(links)})")
+            for col in ("文档 document", "关系 kind", "对象 target", "原因 reason"):
+                table.add_column(col, overflow="fold")
+            for r in links:
+                table.add_row(f"{r['title']} ({r['id']})", r["kind"], r["target"], r["reason"])
+            out.print(table)
         if problems:
             table = Table(title=f"清单问题 / manifest problems ({len(problems)})")
             table.add_column("来源 source")
@@ -311,6 +320,19 @@ def cmd_report(args: argparse.Namespace) -> int:
     finally:
         ledger.close()
     return 0
+
+
+def _relations_review(settings: Settings) -> list[dict[str, str]]:
+    from indexer.relations import RelationStore
+
+    path = settings.data / "relations.sqlite"
+    if not path.exists():
+        return []
+    store = RelationStore(path)
+    try:
+        return store.review()
+    finally:
+        store.close()
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

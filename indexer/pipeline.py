@@ -31,7 +31,8 @@ from PIL import Image
 
 from engine import Engine
 from engine.model import COLLECTIONS, Document, Page
-from indexer import limits, metadata as text_metadata
+from indexer import limits, relations
+from indexer import metadata as text_metadata
 from indexer.extract import Extracted, ExtractionError, extractor_for
 from indexer.ledger import FAILED, INDEXED, SKIPPED, Entry, Ledger
 from indexer.manifest import Manifest
@@ -350,6 +351,8 @@ def build_document(path: Path, sha256: str, pages: list[Page], media_type: str,
         archival_code=merged.get("archival_code"),
         retention=merged.get("retention"),
         validity=merged.get("validity"),
+        effective=merged.get("effective"),
+        ended=merged.get("ended"),
         classification=row.get("classification") or found.get("classification"),
         access=row.get("access") or "open",
         source_path=str(path),
@@ -357,6 +360,11 @@ def build_document(path: Path, sha256: str, pages: list[Page], media_type: str,
         media_type=media_type,
         provenance=combined.provenance,
     )
+    text = "\n".join(p.text for p in pages)
+    if doc.effective is None:
+        doc.effective = relations.effective_in_text(text, doc.published or doc.date)
+    doc.relations = [r.to_json() for r in relations.for_document(
+        doc.title, text, row, found, doc.effective or doc.date or doc.published)]
     review = None
     if doc.classification:
         # A 密级 marking (the manifest's 密级 column, or the text's 版头) overrides the access
@@ -369,8 +377,10 @@ def build_document(path: Path, sha256: str, pages: list[Page], media_type: str,
 
 # -- batch: note, write, commit, record ---------------------------------------------------
 class Batch:
-    def __init__(self, engine: Engine, ledger: Ledger, run_id: int, size: int = BATCH_DOCS):
+    def __init__(self, engine: Engine, ledger: Ledger, run_id: int, size: int = BATCH_DOCS,
+                 links: relations.RelationStore | None = None):
         self.engine, self.ledger, self.run_id, self.size = engine, ledger, run_id, size
+        self.links = links
         self.outcomes: list[Outcome] = []
         self.seen: list[str] = []
         self.ids: dict[str, Entry] = {}  # documents in this batch → their file's row
@@ -405,6 +415,8 @@ class Batch:
             if stale:
                 self.engine.delete(stale)
             if docs:
+                if self.links is not None:
+                    self.links.prepare(docs)
                 self.engine.upsert(docs)
             self.engine.commit()
         self.ledger.record([o.entry for o in self.outcomes], self.seen, self.run_id)
@@ -434,7 +446,8 @@ class Indexer:
         self.engine, self.ledger, self.ocr, self.opts, self.progress = engine, ledger, ocr, opts, progress
         self.summary = Summary(problems=list(opts.manifest.problems) if opts.manifest else [])
         self.run_id = ledger.start_run([str(Path(p).absolute()) for p in roots])
-        self.batch = Batch(engine, ledger, self.run_id, opts.batch_docs)
+        self.links = relations.RelationStore(Path(ledger.path).with_name("relations.sqlite"))
+        self.batch = Batch(engine, ledger, self.run_id, opts.batch_docs, self.links)
         self._pool: ProcessPoolExecutor | None = None
         self.stop = threading.Event()  # set by Ctrl-C: finish the current file, write, stop
 
@@ -509,8 +522,15 @@ class Indexer:
             self.remove(self.ledger.not_seen(str(root), self.run_id))
             self.adopt_orphans()
 
-    def finish(self, problems: list[str] | None = None) -> Summary:
+    def settle(self) -> None:
+        """Relations across the collection: documents whose derived state changed (repealed,
+        superseded, amended by what was just indexed) are written again."""
         self.flush()
+        indexed = {e.doc_id for e in self.ledger.entries(INDEXED) if e.doc_id}
+        self.links.settle(self.engine, indexed)
+
+    def finish(self, problems: list[str] | None = None) -> Summary:
+        self.settle()
         if problems is None:
             problems = self.opts.manifest.unmatched() if self.opts.manifest else []
         self.summary.problems += problems
@@ -519,6 +539,7 @@ class Indexer:
         return self.summary
 
     def close(self) -> None:
+        self.links.close()
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
