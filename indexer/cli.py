@@ -308,7 +308,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             for col in ("文档 document", "关系 kind", "对象 target", "原因 reason"):
                 table.add_column(col, overflow="fold")
             for r in links:
-                table.add_row(f"{r['title']} ({r['id']})", r["kind"], r["target"], r["reason"])
+                table.add_row(shown(f"{r['title']} ({r['id']})"), shown(r["kind"]), shown(r["target"]), shown(r["reason"]))
             out.print(table)
         if problems:
             table = Table(title=f"清单问题 / manifest problems ({len(problems)})")
