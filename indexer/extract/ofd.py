@@ -21,10 +21,11 @@ from lxml import etree
 from PIL import Image
 
 from engine.model import Page
+from indexer import limits
 from indexer.extract import Extracted, ExtractionError, OcrService, ensure_not_empty
 
 MEDIA_TYPE = "application/ofd"
-MAX_PART_BYTES = 64 * 1024 * 1024  # one XML part; larger is a zip bomb, not a document
+MAX_PART_BYTES = limits.MAX_PART_BYTES  # one XML part; larger is a zip bomb, not a document
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
 
 
@@ -65,6 +66,7 @@ class _Package:
         except zipfile.BadZipFile as e:
             raise ExtractionError(f"{path.name}: OFD 文件损坏 / corrupt OFD (not a zip)") from e
         self.names = {n.lstrip("/"): n for n in self.zip.namelist()}
+        limits.check_zip(self.zip, path.name)
 
     def _find(self, name: str) -> str | None:
         key = posixpath.normpath(name.lstrip("/"))
@@ -204,6 +206,7 @@ class OfdExtractor:
             pages: list[Page] = []
             scans: dict[int, str] = {}  # page number → the image it shows, for pages without text
             for number, page_loc in enumerate(self._page_parts(pkg, doc_dir, page_els, templates), start=1):
+                limits.checkpoint()
                 content = pkg.xml(page_loc)
                 page_units = dict(units)
                 for res in _children(content, "PageRes"):

@@ -25,7 +25,8 @@ from pdfminer.pdfparser import PDFSyntaxError as ParserSyntaxError
 from pdfminer.psparser import PSEOF, PSException
 
 from engine.model import Page
-from indexer.extract import Extracted, ExtractionError, OcrService, ensure_not_empty
+from indexer import limits
+from indexer.extract import Extracted, ExtractionError, OcrService, ensure_not_empty, pdf_limits
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +138,7 @@ def _annotation_text(doc: pdfium.PdfDocument, index: int) -> str:
 def _text_layer_pdfminer(path: Path) -> list[_LayerPage]:
     pages = []
     for layout in extract_pages(path, laparams=LAParams()):
+        limits.checkpoint()
         pages.append(_LayerPage(_layout_text(layout).strip(), _image_cover(layout)))
     return pages
 
@@ -194,9 +196,10 @@ def _open(path: Path) -> pdfium.PdfDocument:
 def render(doc: pdfium.PdfDocument, index: int, dpi: int = RENDER_DPI) -> Image.Image:
     """Page `index` (0-based) as an RGB image; oversized pages (A0 drawings) are rendered
     at a lower dpi so they stay under Pillow's decompression-bomb limit."""
+    limits.checkpoint()
     page = doc[index]
     w, h = page.get_size()  # points
-    limit = Image.MAX_IMAGE_PIXELS
+    limit = limits.MAX_PIXELS
     if limit:
         fit = int(((limit / max(w * h, 1.0)) ** 0.5) * 72)
         if fit < MIN_RENDER_DPI:
@@ -212,6 +215,7 @@ class PdfExtractor:
 
     def extract(self, path: Path, ocr: OcrService) -> Extracted:
         ensure_not_empty(path)
+        pdf_limits.check(path)  # before either parser inflates a content-stream bomb
         doc = _open(path)
         try:
             count = len(doc)
