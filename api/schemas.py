@@ -142,6 +142,9 @@ class DocumentOut(BaseModel):
     effective: str | None = Field(None, description="施行日期")
     ended: str | None = None
     relations: RelationsOut | None = Field(None, description="as GET /api/documents/{id}/relations")
+    provenance: dict[str, str] | None = Field(
+        None, description="staff only: where each field's value came from (manifest, layout, file properties, "
+                          "file name)")
 
 
 class SimilarOut(BaseModel):

@@ -384,6 +384,7 @@ def document_from(stored: dict[str, Any]) -> Document:
         version_state=stored.get("version_state"), classification=stored.get("classification"),
         access=stored.get("access", "open"), source_path=stored.get("source_path"),
         source_sha256=stored.get("source_sha256"), media_type=stored.get("media_type"),
+        provenance=dict(v.split(":", 1) for v in stored.get("provenance", []) if ":" in v),
     )
 
 

@@ -4,7 +4,6 @@ hit per document give the sets worked out straight from the laws' own dates and 
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import date
 
@@ -15,7 +14,7 @@ from engine.model import ACCESS_FOR, Audience, Document, Page
 from engine.query import MatchAll, SearchSpec
 from engine.validity import LATEST_VERSIONS, RELATION_FACET, other_versions, valid_on
 from indexer import relations as R
-from tests import corpus
+from tests.inputs import laws as all_laws
 from tests.conformance.engines import BACKENDS, engine_for
 
 DAYS = [date(1985, 1, 1), date(1996, 1, 1), date(2010, 1, 1), date(2016, 6, 1), date(2021, 1, 1),
@@ -30,10 +29,7 @@ def _day(value):
 
 
 def _rows() -> list[dict]:
-    if not corpus.LAWS.exists():
-        pytest.skip(f"the laws corpus is not here ({corpus.LAWS}): the shared corpus is not mounted")
-    with corpus.LAWS.open(encoding="utf-8") as f:
-        rows = [json.loads(line) for line in f]
+    rows = all_laws()
     titles = {}
     for r in rows:
         titles.setdefault(r["title"], []).append(r)
