@@ -362,7 +362,7 @@ def build_document(path: Path, sha256: str, pages: list[Page], media_type: str,
     )
     text = "\n".join(p.text for p in pages)
     if doc.effective is None:
-        doc.effective = relations.effective_in_text(text, doc.published or doc.date)
+        doc.effective = relations.effective_in_text(relations.compact(text), doc.published or doc.date)
     doc.relations = [r.to_json() for r in relations.for_document(
         doc.title, text, row, found, doc.effective or doc.date or doc.published)]
     review = None

@@ -23,6 +23,7 @@ from fastapi.responses import Response, StreamingResponse
 from api.deps import get_audience, get_engine, get_settings
 from api.errors import ERROR_RESPONSES, ApiError, not_found
 from api.highlight import all_matches, query_terms
+from api.routes.relations import relations_of
 from api.routes.search import hit_out
 from api.schemas import DocumentOut, LinksOut, PageOut, SimilarOut, SnippetOut
 from engine import Engine, syntax
@@ -84,6 +85,7 @@ def document(
         archival_code=doc.get("archival_code"), retention=doc.get("retention"), validity=doc.get("validity"),
         access=doc.get("access", "open"), pages=pages, page_count=len(pages), ocr=bool(doc.get("ocr")),
         ocr_confidence=doc.get("ocr_confidence"), media_type=doc.get("media_type"), links=links, matches=matches,
+        effective=doc.get("effective"), ended=doc.get("ended"), relations=relations_of(engine, doc, audience),
         provenance=_provenance(doc) if audience == Audience.staff else None,
     )
 
