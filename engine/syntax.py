@@ -353,7 +353,7 @@ def did_you_mean(parsed: ParsedQuery) -> tuple[str, Node] | None:
     if canonical:
         return "doc_number", Fuzzy("doc_number_key", docnumber.key(canonical))
     key = re.sub(r"\s+", "", normalize(text))
-    if units[0].field != "doc_number" and len(key) >= 4:
+    if units[0].field != "doc_number" and len(key) >= 3:
         return "title", Fuzzy("title_key", key)
     return None
 
