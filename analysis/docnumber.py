@@ -2,7 +2,7 @@
 
 `佳政发[2007]12号`, `佳政发（2007）12号`, `佳政发〔2007〕12号`, `佳政发 〔2007〕 第12号`,
 `佳政发2007年12号`, `佳政发〔二〇〇七〕十二号`, `佳政发〔2007〕12` all become `佳政发〔2007〕12号`,
-the form GB/T 9704 prescribes; orders (令) keep their own form, `国务院令第707号`. `key()` is
+the form GB/T 9704 prescribes; State Council orders take its own form, `国令第707号`. `key()` is
 the form used for exact matching, the same at index and at query time: simplified script,
 no spaces, and one name for an issuer of orders written two ways (`国务院令` = `国令`)."""
 
@@ -19,6 +19,16 @@ _CLOSE = "[〕］\\]）)】｝}〗]"
 _PATTERN = re.compile(
     rf"(?P<prefix>[\u4e00-\u9fffA-Za-z]{{1,16}}?)\s*{_OPEN}\s*(?P<year>(?:19|20)\d\d)\s*{_CLOSE}"
     rf"\s*第?\s*(?P<num>\d{{1,5}})\s*号"
+)
+# 令 numbers: 中华人民共和国国务院令第707号 / 国务院令第707号 / 国令第707号 (the State Council's
+# own form, used on gov.cn) / 中华人民共和国主席令第十号 in digits / 海南省人民政府令第1号.
+_PATTERN_DECREE = re.compile(
+    r"(?:中华人民共和国)?(?P<issuer>[\u4e00-\u9fff]{1,24}?)\s*令\s*[（(]?\s*第\s*(?P<num>\d{1,5})\s*号[）)]?"
+)
+# 公告/通告 numbers: 国家税务总局公告2019年第1号, 海关总署公告（2018年第1号）.
+_PATTERN_NOTICE = re.compile(
+    r"(?:中华人民共和国)?(?P<issuer>[\u4e00-\u9fff]{2,30}?(?:公告|通告))\s*[（(]?\s*"
+    r"(?:(?P<year>(?:19|20)\d\d)\s*年)?\s*第\s*(?P<num>\d{1,5})\s*号[）)]?"
 )
 
 # -- as people type them (parse: the whole text is one number) -------------------------------
@@ -81,6 +91,12 @@ def _cn_int(s: str) -> int | None:
 def parse(text: str) -> str | None:
     """The canonical 文号 if `text` is (only) a document number, else None."""
     t = _typed(text)
+    m = _PATTERN_NOTICE.fullmatch(t)
+    if m:
+        return f"{m.group('issuer')}{m.group('year') + '年' if m.group('year') else ''}第{int(m.group('num'))}号"
+    m = _PATTERN_DECREE.fullmatch(t)
+    if m:
+        return _decree(m.group("issuer"), int(m.group("num")))
     for pat in _TYPED:
         m = pat.fullmatch(t)
         if m and _CJK_END.search(m.group("prefix")):
@@ -93,7 +109,7 @@ def parse(text: str) -> str | None:
     if m and (m.group("di") or m.group("hao")):
         num = _cn_int(m.group("num"))
         if num:
-            return f"{m.group('prefix')}第{num}号"
+            return _decree(m.group("prefix")[:-1].removeprefix("中华人民共和国"), num)
     return None
 
 
@@ -118,6 +134,11 @@ def find(text: str) -> str | None:
     t = _fold(text)
     m = _PATTERN.search(t)
     return _canonical(m) if m else None
+
+
+def _decree(issuer: str, num: int) -> str:
+    """国务院令 is numbered 国令第N号 by the State Council itself; others keep their name."""
+    return f"国令第{num}号" if issuer in ("国务院", "国") else f"{issuer}令第{num}号"
 
 
 def _canonical(m: re.Match[str]) -> str:

@@ -14,12 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from analysis import dates, docnumber
+from indexer import secrecy
+from indexer.relations import MANIFEST_COLUMNS as MANIFEST_RELATIONS
 
 COLUMNS: dict[str, str] = {
     # English names (the document model) map to themselves.
     **{k: k for k in ("file", "id", "title", "doc_number", "agency", "recipients", "date", "published",
                       "collection", "category", "doc_type", "validity", "access", "fonds",
-                      "archival_code", "retention")},
+                      "archival_code", "retention", "classification")},
     "文件": "file", "文件名": "file", "文件路径": "file", "电子文件名": "file",
     "档号": "archival_code",
     "题名": "title", "标题": "title", "文件题名": "title",
@@ -34,8 +36,14 @@ COLUMNS: dict[str, str] = {
     "开放状态": "access", "访问级别": "access", "开放级别": "access",
     "全宗号": "fonds", "全宗": "fonds", "全宗名称": "fonds",
     "保管期限": "retention",
+    "密级": "classification", "密級": "classification", "密级和保密期限": "classification",
     "馆藏类别": "collection", "类型": "collection",
+    "effective": "effective", "施行日期": "effective", "生效日期": "effective", "实施日期": "effective",
+    "ended": "ended", "失效日期": "ended", "废止日期": "ended",
+    # Relations to other documents (titles, 文号 or ids): see indexer/relations.py.
+    **{name: "rel_" + kind for name, kind in MANIFEST_RELATIONS.items()},
 }
+RELATION_SEPARATORS = (";", "；", "|")
 
 ACCESS_VALUES = {
     "open": "open", "开放": "open", "公开": "open", "主动公开": "open",
@@ -141,15 +149,19 @@ def _value(key: str, raw: Any, problems: list[str], where: str) -> Any:
         return None
     if isinstance(raw, list):
         values = [str(v).strip() for v in raw if str(v).strip()]
-        return values if key in MULTI else (values[0] if values else None)
+        return values if key in MULTI or key.startswith("rel_") else (values[0] if values else None)
     text = str(raw).strip()
     if not text:
         return None
+    if key.startswith("rel_"):
+        for sep in RELATION_SEPARATORS:
+            text = text.replace(sep, ";")
+        return [v.strip() for v in text.split(";") if v.strip()]
     if key in MULTI:
         for sep in SEPARATORS:
             text = text.replace(sep, ";")
         return [v.strip() for v in text.split(";") if v.strip()]
-    if key in ("date", "published"):
+    if key in ("date", "published", "effective", "ended"):
         parsed = _parse_date(text)
         if parsed is None:
             problems.append(f"{where}: {key}={text!r} is not a date / 日期无法识别")
@@ -162,6 +174,14 @@ def _value(key: str, raw: Any, problems: list[str], where: str) -> Any:
             problems.append(f"{where}: access={text!r} unknown, treated as restricted / 开放状态未知，按控制处理")
             return "restricted"  # an unknown access level must never open a document
         return value
+    if key == "classification":
+        marking = secrecy.from_manifest(text)
+        if marking:
+            return str(marking)
+        if secrecy.unclassified(text):
+            return None
+        problems.append(f"{where}: 密级={text!r} unknown, treated as classified / 密级无法识别，按涉密处理")
+        return text  # an unknown 密级 must never open a document
     if key == "collection":
         value = COLLECTION_VALUES.get(text.lower()) or COLLECTION_VALUES.get(text)
         if value is None:
