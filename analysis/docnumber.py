@@ -22,6 +22,16 @@ _PATTERN = re.compile(
 _PATTERN_BARE = re.compile(
     r"(?P<prefix>[\u4e00-\u9fff]{2,16}?)\s*(?P<year>(?:19|20)\d\d)\s*年?\s*第\s*(?P<num>\d{1,5})\s*号"
 )
+# 令 numbers: 中华人民共和国国务院令第707号 / 国务院令第707号 / 国令第707号 (the State Council's
+# own form, used on gov.cn) / 中华人民共和国主席令第十号 in digits / 海南省人民政府令第1号.
+_PATTERN_DECREE = re.compile(
+    r"(?:中华人民共和国)?(?P<issuer>[\u4e00-\u9fff]{1,24}?)\s*令\s*[（(]?\s*第\s*(?P<num>\d{1,5})\s*号[）)]?"
+)
+# 公告/通告 numbers: 国家税务总局公告2019年第1号, 海关总署公告（2018年第1号）.
+_PATTERN_NOTICE = re.compile(
+    r"(?:中华人民共和国)?(?P<issuer>[\u4e00-\u9fff]{2,30}?(?:公告|通告))\s*[（(]?\s*"
+    r"(?:(?P<year>(?:19|20)\d\d)\s*年)?\s*第\s*(?P<num>\d{1,5})\s*号[）)]?"
+)
 
 
 def _fold(text: str) -> str:
@@ -32,6 +42,12 @@ def _fold(text: str) -> str:
 def parse(text: str) -> str | None:
     """The canonical 文号 if `text` is (only) a document number, else None."""
     t = _fold(text).strip()
+    m = _PATTERN_NOTICE.fullmatch(t)
+    if m:
+        return f"{m.group('issuer')}{m.group('year') + '年' if m.group('year') else ''}第{int(m.group('num'))}号"
+    m = _PATTERN_DECREE.fullmatch(t)
+    if m:
+        return _decree(m.group("issuer"), int(m.group("num")))
     for pat in (_PATTERN, _PATTERN_BARE):
         m = pat.fullmatch(t)
         if m:
@@ -44,6 +60,11 @@ def find(text: str) -> str | None:
     t = _fold(text)
     m = _PATTERN.search(t)
     return _canonical(m) if m else None
+
+
+def _decree(issuer: str, num: int) -> str:
+    """国务院令 is numbered 国令第N号 by the State Council itself; others keep their name."""
+    return f"国令第{num}号" if issuer in ("国务院", "国") else f"{issuer}令第{num}号"
 
 
 def _canonical(m: re.Match[str]) -> str:

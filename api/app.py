@@ -11,7 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
 from api.access import audience_of
-from api.routes import documents, search, service
+from api.routes import documents, exports, feed, search, service
 from engine.model import Audience
 from settings import Settings, get_settings
 
@@ -78,6 +78,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(search.router)
     app.include_router(documents.router)
     app.include_router(service.router)
+    app.include_router(exports.router)
+    app.include_router(feed.router)
     app.add_middleware(LimitsAndHeaders, settings=settings)
 
     if FRONTEND.is_dir():

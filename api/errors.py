@@ -34,18 +34,21 @@ def bad_request(message: str) -> ApiError:
 
 ERROR_RESPONSES: dict[int | str, dict] = {
     404: {"model": ErrorOut, "description": "not found (also for documents the caller may not see)"},
-    413: {"model": ErrorOut, "description": "request body too large (the API takes no body)"},
+    413: {"model": ErrorOut, "description": "request body too large (only a folder export takes a body)"},
     422: {"model": ErrorOut, "description": "invalid parameter, or parameters too long"},
     503: {"model": ErrorOut, "description": "search engine unavailable"},
 }
 
 
-# Limits on what a request may carry. Every API call is a GET with a short query string;
-# a longer URL or any sizeable body is refused before routing.
+# Limits on what a request may carry. Every API call but a folder export is a GET with a short
+# query string; a longer URL or any sizeable body is refused before routing.
 # Too many parameters is a bad parameter like any other (422, not 414: clients handle one
 # kind of refusal).
 MAX_URL_BYTES = 8192
 MAX_BODY_BYTES = 16_384
+# The one body the API reads: a folder sent for export (ids, notes and passages).
+EXPORT_PATH = "/api/export/"
+MAX_EXPORT_BODY_BYTES = 4 * 1024 * 1024
 
 
 def request_too_big(request: Request) -> JSONResponse | None:
@@ -55,9 +58,13 @@ def request_too_big(request: Request) -> JSONResponse | None:
                                               f"(limit {MAX_URL_BYTES} bytes)")
     length = request.headers.get("content-length")
     chunked = "chunked" in request.headers.get("transfer-encoding", "").lower()
-    if chunked or (length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES)):
-        return _json(413, "request_too_large", f"请求体过大（上限 {MAX_BODY_BYTES} 字节）/ request body too large "
-                                               f"(limit {MAX_BODY_BYTES} bytes)")
+    export = request.url.path.startswith(EXPORT_PATH)
+    limit = MAX_EXPORT_BODY_BYTES if export else MAX_BODY_BYTES
+    if chunked or (length is not None and (not length.isdigit() or int(length) > limit)):
+        # A folder too large to export is a bad folder (422, like a URL too long); a body
+        # sent where none is read is refused as such (413).
+        return _json(422 if export else 413, "request_too_large",
+                     f"请求体过大（上限 {limit} 字节）/ request body too large (limit {limit} bytes)")
     return None
 
 

@@ -88,6 +88,9 @@ class DocumentOut(BaseModel):
     media_type: str | None = None
     links: LinksOut
     matches: list[SnippetOut] | None = Field(None, description="every match of `q`, in reading order")
+    provenance: dict[str, str] | None = Field(
+        None, description="staff only: where each field's value came from (manifest, layout, file properties, "
+                          "file name)")
 
 
 class SimilarOut(BaseModel):

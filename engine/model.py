@@ -57,6 +57,7 @@ class Document:
     source_path: str | None = None
     source_sha256: str | None = None
     media_type: str | None = None
+    provenance: dict[str, str] = field(default_factory=dict)  # field → manifest/layout/file name…
 
     @property
     def year(self) -> int | None:

@@ -53,6 +53,7 @@ def to_record(doc: Document) -> dict[str, Any]:
         "source_path": doc.source_path,
         "source_sha256": doc.source_sha256,
         "media_type": doc.media_type,
+        "provenance": [f"{k}:{v}" for k, v in sorted(doc.provenance.items())],
         "suggest_keys": suggest_keys(doc),
         "indexed_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }

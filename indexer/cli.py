@@ -189,8 +189,13 @@ def _print_summary(summary, elapsed: float, interrupted: bool = False) -> None:
         console.print("查看全部原因 / see every reason: [bold]chayue report[/]")
 
 
+FIELD_LABELS = {"title": "题名 title", "doc_number": "文号 doc_number", "agency": "发文机关 agency",
+                "date": "成文日期 date"}
+
+
 def cmd_report(args: argparse.Namespace) -> int:
-    from indexer.ledger import FAILED, SKIPPED, Ledger
+    from indexer import source
+    from indexer.ledger import FAILED, INDEXED, SKIPPED, Ledger
 
     settings = _settings(args)
     if not settings.ledger_path.exists():
@@ -200,7 +205,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     try:
         counts = ledger.counts()
         failed, skipped, review = ledger.entries(FAILED), ledger.entries(SKIPPED), ledger.for_review()
+        # Indexed files replaced or changed since (a link, a FIFO, new bytes): the api refuses
+        # to serve them until they are indexed again.
+        changed = [(e, why) for e in ledger.entries(INDEXED) if (why := source.changed(e))]
         problems = ledger.problems()
+        disagree = [(e, d) for e, ds in ledger.disagreements() for d in ds]
         if args.json:
             def row(e) -> dict:
                 return {"path": e.path, "status": e.status, "reason": e.reason, "doc_id": e.doc_id,
@@ -209,7 +218,9 @@ def cmd_report(args: argparse.Namespace) -> int:
             report = {"counts": {s: counts.get(s, 0) for s in ("indexed", "skipped", "failed")},
                       "last_run": ledger.last_run(), "failed": [row(e) for e in failed],
                       "skipped": [row(e) for e in skipped], "review": [row(e) for e in review],
-                      "problems": [{"source": s, "message": m} for s, m in problems]}
+                      "changed": [{**row(e), "changed": why} for e, why in changed],
+                      "problems": [{"source": s, "message": m} for s, m in problems],
+                      "disagreements": [{"path": e.path, "doc_id": e.doc_id, **d} for e, d in disagree]}
             sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
             return 0
         out = Console()
@@ -234,6 +245,24 @@ def cmd_report(args: argparse.Namespace) -> int:
             table.add_column("原因 reason", overflow="fold")
             for e in review:
                 table.add_row(e.path, e.doc_id or "", e.review or "")
+            out.print(table)
+        if changed:
+            table = Table(title=f"索引后已改变，不再提供原件，请重新索引 / changed since indexed, not served: "
+                                f"run chayue index again ({len(changed)})")
+            table.add_column("文件 file", overflow="fold")
+            table.add_column("原因 reason", overflow="fold")
+            for e, why in changed:
+                table.add_row(e.path, why)
+            out.print(table)
+        if disagree:
+            table = Table(title=f"清单与版式不一致，以清单为准 / manifest and layout disagree, the manifest "
+                                f"won ({len(disagree)})")
+            table.add_column("文件 file", overflow="fold")
+            table.add_column("字段 field")
+            table.add_column("清单 manifest", overflow="fold")
+            table.add_column("版式 layout", overflow="fold")
+            for e, d in disagree:
+                table.add_row(e.path, FIELD_LABELS.get(d["field"], d["field"]), d["manifest"], d["layout"])
             out.print(table)
         if problems:
             table = Table(title=f"清单问题 / manifest problems ({len(problems)})")

@@ -8,6 +8,7 @@ document the engine holds but no row explains is found and removed or redone."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields
@@ -59,7 +60,8 @@ CREATE TABLE IF NOT EXISTS problems (
 );
 """
 # Columns added after the first release, with their types (old ledgers are migrated).
-_ADDED = {"seen_run": "INTEGER", "joined_by": "TEXT"}
+_ADDED = {"seen_run": "INTEGER", "joined_by": "TEXT", "device": "INTEGER", "inode": "INTEGER",
+          "disagreements": "TEXT"}
 
 
 @dataclass
@@ -80,6 +82,9 @@ class Entry:
     updated_at: str | None = None
     seen_run: int | None = None  # last run that found the file (the rest are gone)
     joined_by: str | None = None  # how the manifest row was found: 文件 path or 档号
+    device: int | None = None  # st_dev and st_ino when read: the api serves only this file
+    inode: int | None = None
+    disagreements: str | None = None  # JSON [{field, manifest, layout}]: the manifest won
 
 
 _ENTRY_FIELDS = {f.name for f in fields(Entry)}
@@ -107,6 +112,16 @@ class Ledger:
         for name, kind in _ADDED.items():
             if name not in have:
                 self.db.execute(f"ALTER TABLE files ADD COLUMN {name} {kind}")
+
+    @classmethod
+    def open_readonly(cls, path: Path) -> Ledger:
+        """For readers (the api): no schema written, no write possible."""
+        self = cls.__new__(cls)
+        self.path = path
+        self.db = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA busy_timeout=10000")
+        return self
 
     # -- the index this ledger describes ---------------------------------------------------
     def generation(self) -> str | None:
@@ -176,6 +191,12 @@ class Ledger:
         rows = self.db.execute("SELECT * FROM files WHERE review IS NOT NULL AND status = 'indexed' ORDER BY path")
         return [_entry(r) for r in rows]
 
+    def disagreements(self) -> list[tuple[Entry, list[dict]]]:
+        """Indexed files whose manifest row and own layout disagree (the manifest won)."""
+        rows = self.db.execute("SELECT * FROM files WHERE disagreements IS NOT NULL AND status = 'indexed' "
+                               "ORDER BY path")
+        return [(e, json.loads(e.disagreements or "[]")) for e in map(_entry, rows)]
+
     def last_run(self) -> str | None:
         row = self.db.execute("SELECT max(finished_at) AS t FROM runs").fetchone()
         return row["t"] if row else None
@@ -217,17 +238,19 @@ class Ledger:
                 self.db.execute(
                     """INSERT INTO files (path, root, size, mtime_ns, sha256, meta_hash, status, reason,
                                           doc_id, pages, ocr_pages, review, first_seen, updated_at,
-                                          seen_run, joined_by)
-                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                          seen_run, joined_by, device, inode, disagreements)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                        ON CONFLICT(path) DO UPDATE SET
                          root=excluded.root, size=excluded.size, mtime_ns=excluded.mtime_ns,
                          sha256=excluded.sha256, meta_hash=excluded.meta_hash, status=excluded.status,
                          reason=excluded.reason, doc_id=excluded.doc_id, pages=excluded.pages,
                          ocr_pages=excluded.ocr_pages, review=excluded.review,
                          updated_at=excluded.updated_at, seen_run=excluded.seen_run,
-                         joined_by=excluded.joined_by""",
+                         joined_by=excluded.joined_by, device=excluded.device, inode=excluded.inode,
+                         disagreements=excluded.disagreements""",
                     (e.path, e.root, e.size, e.mtime_ns, e.sha256, e.meta_hash, e.status, e.reason, e.doc_id,
-                     e.pages, e.ocr_pages, e.review, now, now, run_id, e.joined_by),
+                     e.pages, e.ocr_pages, e.review, now, now, run_id, e.joined_by, e.device, e.inode,
+                     e.disagreements),
                 )
             if run_id is not None:
                 self.db.executemany("UPDATE files SET seen_run = ? WHERE path = ?",

@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from analysis import dates, docnumber
+from indexer import secrecy
 
 COLUMNS: dict[str, str] = {
     # English names (the document model) map to themselves.
     **{k: k for k in ("file", "id", "title", "doc_number", "agency", "recipients", "date", "published",
                       "collection", "category", "doc_type", "validity", "access", "fonds",
-                      "archival_code", "retention")},
+                      "archival_code", "retention", "classification")},
     "文件": "file", "文件名": "file", "文件路径": "file", "电子文件名": "file",
     "档号": "archival_code",
     "题名": "title", "标题": "title", "文件题名": "title",
@@ -34,6 +35,7 @@ COLUMNS: dict[str, str] = {
     "开放状态": "access", "访问级别": "access", "开放级别": "access",
     "全宗号": "fonds", "全宗": "fonds", "全宗名称": "fonds",
     "保管期限": "retention",
+    "密级": "classification", "密級": "classification", "密级和保密期限": "classification",
     "馆藏类别": "collection", "类型": "collection",
 }
 
@@ -162,6 +164,14 @@ def _value(key: str, raw: Any, problems: list[str], where: str) -> Any:
             problems.append(f"{where}: access={text!r} unknown, treated as restricted / 开放状态未知，按控制处理")
             return "restricted"  # an unknown access level must never open a document
         return value
+    if key == "classification":
+        marking = secrecy.from_manifest(text)
+        if marking:
+            return str(marking)
+        if secrecy.unclassified(text):
+            return None
+        problems.append(f"{where}: 密级={text!r} unknown, treated as classified / 密级无法识别，按涉密处理")
+        return text  # an unknown 密级 must never open a document
     if key == "collection":
         value = COLLECTION_VALUES.get(text.lower()) or COLLECTION_VALUES.get(text)
         if value is None:

@@ -17,6 +17,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import stat
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -185,14 +186,19 @@ def check(cand: Candidate, ledger: Ledger, opts: Options) -> Outcome | Job:
         st = path.stat()
     except OSError as exc:
         return ended(entry, previous, FAILED, f"无法读取文件 / cannot stat: {exc.strerror}")
-    entry.size, entry.mtime_ns = st.st_size, st.st_mtime_ns
+    entry.size, entry.mtime_ns, entry.device, entry.inode = st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino
     row, entry.joined_by = opts.manifest.lookup(path) if opts.manifest else (None, None)
     values = row.values if row else {}
     entry.meta_hash = _digest(values if row else None, opts.collection)
 
     if previous and not cand.force and previous.size == st.st_size and previous.mtime_ns == st.st_mtime_ns \
             and previous.meta_hash == entry.meta_hash and not (opts.retry_failed and previous.status == FAILED):
+        if previous.inode is None:  # a row from before inodes were kept: note them now
+            previous.device, previous.inode = st.st_dev, st.st_ino
+            return Outcome(previous, unchanged=True, touched=True)
         return Outcome(previous, unchanged=True)
+    if not stat.S_ISREG(st.st_mode):  # a FIFO would hang the reader, a device never ends
+        return ended(entry, previous, SKIPPED, "不是普通文件（设备、管道或套接字）/ not a regular file")
     if st.st_size == 0:
         return ended(entry, previous, SKIPPED, "空文件 / empty file")
     if st.st_size > opts.max_file_bytes:
@@ -269,7 +275,7 @@ def decide(job: Job, reading: Reading, ledger: Ledger, batch: Batch, opts: Optio
     entry, previous = job.entry, job.previous
     entry.sha256 = reading.sha256
     if reading.same_as_before and previous:
-        for name in ("status", "reason", "doc_id", "pages", "ocr_pages", "review"):
+        for name in ("status", "reason", "doc_id", "pages", "ocr_pages", "review", "disagreements"):
             setattr(entry, name, getattr(previous, name))
         return Outcome(entry, unchanged=True, touched=True)
     if reading.problem:
@@ -280,8 +286,8 @@ def decide(job: Job, reading: Reading, ledger: Ledger, batch: Batch, opts: Optio
     if not any(p.text.strip() for p in pages):
         return ended(entry, previous, SKIPPED, "文件中没有可识别的文字 / no text found (blank or unreadable pages)",
                      **counts)
-    doc, review = build_document(job.path, reading.sha256, pages, reading.extracted.media_type,
-                                 reading.extracted.metadata, job.row, opts)
+    doc, review, disagreements = build_document(job.path, reading.sha256, pages, reading.extracted.media_type,
+                                                reading.extracted.metadata, job.row, opts)
     holder = batch.holder_of(doc.id, entry.path) or valid_holder(ledger, doc.id, entry.path)
     if holder:
         same = holder.sha256 == reading.sha256
@@ -289,6 +295,7 @@ def decide(job: Job, reading: Reading, ledger: Ledger, batch: Batch, opts: Optio
                   f"与 {holder.path} 的编号（档号）相同，未合并 / same document id {doc.id} as {holder.path}")
         return ended(entry, previous, SKIPPED, reason, doc_id=doc.id, **counts)
     entry.status, entry.reason, entry.doc_id, entry.review = INDEXED, None, doc.id, review
+    entry.disagreements = json.dumps(disagreements, ensure_ascii=False) if disagreements else None
     entry.pages, entry.ocr_pages = counts["pages"], counts["ocr_pages"]
     stale = previous.doc_id if previous and previous.doc_id and previous.doc_id != doc.id else None
     return Outcome(entry, document=doc, stale_id=stale)
@@ -310,11 +317,13 @@ def valid_holder(ledger: Ledger, doc_id: str, other_than: str) -> Entry | None:
 
 
 def build_document(path: Path, sha256: str, pages: list[Page], media_type: str,
-                   file_meta: dict[str, str], row: dict[str, Any], opts: Options) -> tuple[Document, str | None]:
-    """Merge what we know, most trusted first: manifest, then the text, then file properties."""
+                   file_meta: dict[str, str], row: dict[str, Any],
+                   opts: Options) -> tuple[Document, str | None, list[dict]]:
+    """Merge what we know, most trusted first: manifest, then the text, then file properties;
+    what the manifest and the text disagree on comes back for review."""
     found = text_metadata.extract(pages)
-    merged: dict[str, Any] = {**{k: v for k, v in file_meta.items() if v}, **{k: v for k, v in found.items() if v},
-                              **row}
+    combined = text_metadata.combine(row, found, file_meta, path.stem)
+    merged = combined.values
     collection = row.get("collection") or opts.collection or "current"
     if collection not in COLLECTIONS:
         collection = "current"
@@ -322,7 +331,7 @@ def build_document(path: Path, sha256: str, pages: list[Page], media_type: str,
     doc = Document(
         id=str(row.get("id") or row.get("archival_code") or sha256[:24]),
         collection=collection,
-        title=str(merged.get("title") or path.stem),
+        title=str(merged["title"]),
         pages=pages,
         doc_number=merged.get("doc_number"),
         agency=[agency] if isinstance(agency, str) else list(agency),
@@ -335,18 +344,21 @@ def build_document(path: Path, sha256: str, pages: list[Page], media_type: str,
         archival_code=merged.get("archival_code"),
         retention=merged.get("retention"),
         validity=merged.get("validity"),
-        classification=found.get("classification"),
+        classification=row.get("classification") or found.get("classification"),
         access=row.get("access") or "open",
         source_path=str(path),
         source_sha256=sha256,
         media_type=media_type,
+        provenance=combined.provenance,
     )
     review = None
     if doc.classification:
-        # A 密级 marking in the text overrides the catalogue: better closed by mistake than leaked.
+        # A 密级 marking (the manifest's 密级 column, or the text's 版头) overrides the access
+        # the catalogue gives: better closed by mistake than leaked.
         doc.access = "restricted"
-        review = f"正文有密级标志“{doc.classification}”，已按控制使用处理 / classification marking found"
-    return doc, review
+        where = ("清单密级为", "in the manifest") if row.get("classification") else ("正文有密级标志", "in the text")
+        review = f"{where[0]}“{doc.classification}”，已按控制使用处理 / classification marking found {where[1]}"
+    return doc, review, combined.disagreements
 
 
 # -- batch: note, write, commit, record ---------------------------------------------------

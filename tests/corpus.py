@@ -1,20 +1,17 @@
-"""Documents for the conformance suite, made from the real laws in ../shared/corpus (or the
-copy of the seed text shipped in sample/), with access levels and marker strings spread
+"""Documents for the conformance suite, made from the real laws (tests/data/laws.jsonl.xz, a
+copy of ../shared/corpus/laws), with access levels and marker strings spread
 over them, plus brute-force answers computed straight from the text: the ground truth
 every backend must match."""
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from functools import lru_cache
-from pathlib import Path
 
 from analysis.normalize import normalize
 from engine.model import Audience, ACCESS_FOR, Document, Page
+from tests.inputs import laws
 
-REPO = Path(__file__).resolve().parent.parent
-LAWS = REPO.parent / "shared" / "corpus" / "laws" / "laws.jsonl"
 PAGE_CHARS = 1200
 N_LAWS = 80
 
@@ -22,9 +19,7 @@ N_LAWS = 80
 @lru_cache(maxsize=1)
 def documents() -> tuple[Document, ...]:
     docs = []
-    with LAWS.open(encoding="utf-8") as f:
-        rows = [json.loads(line) for line in f]
-    rows = [r for r in rows if len(r["text"]) < 60_000]
+    rows = [r for r in laws() if len(r["text"]) < 60_000]
     archives_law = next(r for r in rows if r["title"] == "中华人民共和国档案法")
     chosen = [archives_law] + [r for r in rows if r is not archives_law][: N_LAWS - 1]
     for i, r in enumerate(chosen):

@@ -3,6 +3,7 @@ baseline is a real baseline: same tokens, same documents for the same token quer
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.inputs import CORPUS
+from tests.inputs import laws
 
 pytestmark = pytest.mark.slow
 
@@ -23,7 +24,7 @@ def small_corpus(tmp_path_factory) -> Path:
     """The first laws of the real corpus, so the text pool is cut in seconds."""
     root = tmp_path_factory.mktemp("bench-corpus")
     (root / "laws").mkdir()
-    lines = (CORPUS / "laws" / "laws.jsonl").read_text(encoding="utf-8").splitlines()[:12]
+    lines = [json.dumps(row, ensure_ascii=False) for row in laws()[:12]]
     (root / "laws" / "laws.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return root
 

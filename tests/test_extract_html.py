@@ -28,3 +28,20 @@ def test_page_without_named_content_falls_back_to_the_densest_block(tmp_path):
     extracted = extractor_for(path).extract(path, None)
     assert extracted.pages[0].text.split("\n") == body
     assert extracted.metadata["title"] == "标题"
+
+
+def test_page_title_loses_the_site_suffix_and_the_published_source_is_the_agency(tmp_path):
+    html = ("<html><head><meta charset='utf-8'>"
+            "<title>关于做好2021-2022年度档案工作的通知_通知公告_佳木斯市人民政府</title>"
+            "<meta name='SiteName' content='佳木斯市人民政府'>"
+            "<meta name='ContentSource' content='佳木斯市档案局'></head>"
+            "<body><div id='zoom'><p>各区档案馆：</p><p>请认真做好2021-2022年度档案工作。</p></div>"
+            "</body></html>")
+    path = tmp_path / "t.html"
+    path.write_text(html, encoding="utf-8")
+    meta = extractor_for(path).extract(path, None).metadata
+    assert meta["title"] == "关于做好2021-2022年度档案工作的通知"
+    assert meta["agency"] == "佳木斯市档案局"
+    news = html.replace("佳木斯市档案局", "新华网")
+    path.write_text(news, encoding="utf-8")
+    assert "agency" not in extractor_for(path).extract(path, None).metadata  # a source, not an issuer

@@ -22,6 +22,7 @@ from api.app import create_app
 from engine import Engine
 from engine.embedded import open_embedded
 from engine.model import ACCESS_FOR, Audience, Document, Page
+from indexer.ledger import INDEXED, Entry, Ledger
 from settings import Settings
 
 STAFF, ROOM = "staff-leak-key", "room-leak-key"
@@ -91,7 +92,20 @@ def leak_index(tmp_path_factory) -> Path:
     ])
     engine.commit()
     engine.close()
+    _record_files(data, {SECRET["id"]: secret_png, ROOM_ONLY["id"]: room_txt})
     return data
+
+
+def _record_files(data: Path, files: dict[str, Path]) -> None:
+    """The ledger rows the indexer would have written: files are served only as indexed."""
+    ledger = Ledger(data / "ledger.sqlite")
+    entries = []
+    for doc_id, path in files.items():
+        st = path.stat()
+        entries.append(Entry(path=str(path), root=str(path.parent), size=st.st_size, mtime_ns=st.st_mtime_ns,
+                             sha256=doc_id, status=INDEXED, doc_id=doc_id, device=st.st_dev, inode=st.st_ino))
+    ledger.record(entries)
+    ledger.close()
 
 
 @pytest.fixture(scope="module")
@@ -302,3 +316,110 @@ def test_keyed_answers_are_never_stored_by_a_cache(api):
             assert resp.headers["cache-control"] == "no-store"
     staff_image = get(api, Audience.staff, f"/api/documents/{SECRET['id']}/pages/1.png")
     assert staff_image.headers["cache-control"] == "no-store"
+
+
+# -- exports and feeds: every format, read back, never holds or counts a hidden document ----
+
+EXPORT_FORMATS = ["csv", "xlsx", "docx", "ris", "bibtex", "csljson"]
+
+
+def _export_text(fmt: str, content: bytes) -> str:
+    """All the text of an export as its reader sees it (XLSX and DOCX are zip files)."""
+    import io
+
+    if fmt == "xlsx":
+        from openpyxl import load_workbook
+
+        wb = load_workbook(io.BytesIO(content), read_only=True)
+        return "\n".join(str(c) for ws in wb for row in ws.iter_rows(values_only=True) for c in row if c is not None)
+    if fmt == "docx":
+        from docx import Document as Docx
+
+        doc = Docx(io.BytesIO(content))
+        cells = [c.text for t in doc.tables for row in t.rows for c in row.cells]
+        return "\n".join([p.text for p in doc.paragraphs] + cells + [doc.core_properties.title or ""])
+    return content.decode("utf-8-sig")
+
+
+def _exported_ids(fmt: str, content: bytes) -> list[str]:
+    import csv
+    import io
+
+    if fmt == "csv":
+        return [r["编号"] for r in csv.DictReader(io.StringIO(content.decode("utf-8-sig")))]
+    if fmt == "csljson":
+        return [i["id"] for i in json.loads(content)]
+    raise ValueError(fmt)
+
+
+EXPORT_SEARCHES = [
+    {"q": ""}, {"q": "湿地"}, {"q": "绝密标记甲乙丙"}, {"q": "翡翠鹦鹉螺计划"}, {"q": "阅览标记"}, {"q": "鲟鱼"},
+    {"q": "", "year": SECRET_YEAR}, {"q": "", "agency": SECRET["agency"]}, {"q": "", "access": "restricted"},
+    {"q": "", "collection": "archive", "sort": "date_asc"}, {"q": "湿地 OR 绝密", "sort": "date_desc"},
+]
+
+
+@pytest.mark.parametrize("audience", [Audience.public, Audience.reading_room])
+def test_exports_of_a_search_hold_and_count_only_visible_documents(api, audience):
+    for params in EXPORT_SEARCHES:
+        staff = get(api, Audience.staff, "/api/search", {**_narrowed(audience, params), "size": 100}).json()
+        for fmt in EXPORT_FORMATS:
+            resp = get(api, audience, f"/api/export/{fmt}", params)
+            if staff["total"] == 0:
+                assert resp.status_code == 422, (fmt, params)
+                assert_clean(audience, resp, sent=params["q"])
+                continue
+            assert resp.status_code == 200, (fmt, params, resp.text)
+            assert resp.headers["x-chayue-export-count"] == str(staff["total"]), (fmt, params)
+            text = _export_text(fmt, resp.content)
+            for marker in markers_for(audience):
+                if marker.lower() not in params["q"].lower():
+                    assert marker.lower() not in text.lower(), (audience, fmt, params, marker)
+            if fmt not in ("xlsx", "docx"):
+                assert_clean(audience, resp, sent=params["q"])
+            if fmt in ("csv", "csljson"):
+                assert _exported_ids(fmt, resp.content) == [h["id"] for h in staff["hits"]], (fmt, params)
+
+
+@pytest.mark.parametrize("audience", [Audience.public, Audience.reading_room])
+def test_a_folder_naming_hidden_documents_exports_as_if_they_did_not_exist(api, audience):
+    hidden = [SECRET["id"]] + ([ROOM_ONLY["id"]] if audience == Audience.public else [])
+    folder = {"name": "专题", "items": [{"id": "open-01"}] + [{"id": i, "note": "看看"} for i in hidden]}
+    missing = {"name": "专题", "items": [{"id": "open-01"}] + [{"id": f"NO-SUCH-{n}", "note": "看看"}
+                                                              for n in range(len(hidden))]}
+    headers = {"X-Chayue-Key": KEYS[audience]} if KEYS[audience] else {}
+    for fmt in EXPORT_FORMATS:
+        resp = api.post(f"/api/export/{fmt}", json=folder, headers=headers)
+        twin = api.post(f"/api/export/{fmt}", json=missing, headers=headers)
+        assert resp.status_code == twin.status_code == 200
+        assert resp.headers["x-chayue-export-count"] == twin.headers["x-chayue-export-count"] == "1"
+        text = _export_text(fmt, resp.content)
+        assert text.replace(date.today().isoformat(), "") == _export_text(fmt, twin.content).replace(
+            date.today().isoformat(), "")
+        for marker in markers_for(audience):
+            assert marker.lower() not in text.lower(), (audience, fmt, marker)
+        alone = api.post(f"/api/export/{fmt}", json={"items": folder["items"][1:]}, headers=headers)
+        assert alone.status_code == 422 and set(alone.json()) == {"error", "message"}
+        assert_clean(audience, alone)
+
+
+@pytest.mark.parametrize("audience", [Audience.public, Audience.reading_room])
+def test_feeds_never_hold_a_hidden_document(api, audience):
+    import feedparser
+
+    for params in EXPORT_SEARCHES:
+        resp = get(api, audience, "/api/search.atom", params)
+        assert resp.status_code == 200
+        assert_clean(audience, resp, sent=params["q"])
+        feed = feedparser.parse(resp.content)
+        staff = get(api, Audience.staff, "/api/search",
+                    {**_narrowed(audience, params), "sort": "date_desc", "size": 50}).json()
+        assert [e.title for e in feed.entries] == [h["title"] for h in staff["hits"]], params
+        assert f"共 {staff['total']} 件" in feed.feed.subtitle
+
+
+def test_staff_exports_do_hold_the_restricted_document(api):
+    resp = get(api, Audience.staff, "/api/export/docx", {"q": "翡翠鹦鹉螺计划"})
+    assert SECRET["title"] in _export_text("docx", resp.content)
+    feed = get(api, Audience.staff, "/api/search.atom", {"q": "翡翠鹦鹉螺计划"})
+    assert SECRET["title"] in feed.text

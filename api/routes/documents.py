@@ -6,14 +6,17 @@ may not see answers exactly like one that does not exist (404)."""
 from __future__ import annotations
 
 import io
+import logging
 import mimetypes
 import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, BinaryIO
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Path as PathParam, Query
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import Response, StreamingResponse
 
 from api.deps import get_audience, get_engine, get_settings
 from api.errors import ERROR_RESPONSES, ApiError, not_found
@@ -22,8 +25,10 @@ from api.routes.search import hit_out
 from api.schemas import DocumentOut, LinksOut, PageOut, SimilarOut, SnippetOut
 from engine import Engine, syntax
 from engine.model import LOW_CONFIDENCE, Audience
+from indexer import source
 from settings import Settings
 
+log = logging.getLogger("chayue.api")
 router = APIRouter(prefix="/api/documents", tags=["documents"])
 
 DocId = Annotated[str, PathParam(min_length=1, max_length=200)]
@@ -77,30 +82,59 @@ def document(
         archival_code=doc.get("archival_code"), retention=doc.get("retention"), validity=doc.get("validity"),
         access=doc.get("access", "open"), pages=pages, page_count=len(pages), ocr=bool(doc.get("ocr")),
         ocr_confidence=doc.get("ocr_confidence"), media_type=doc.get("media_type"), links=links, matches=matches,
+        provenance=_provenance(doc) if audience == Audience.staff else None,
     )
 
 
-def _source(doc: dict[str, Any]) -> Path:
-    path = Path(doc.get("source_path") or "")
-    if not doc.get("source_path") or not path.is_file():
-        raise ApiError(404, "file_missing", "原件暂不可用 / the original file is not available")
-    return path
+def _provenance(doc: dict[str, Any]) -> dict[str, str]:
+    """Stored as 'field:source' values (one keyword per field, the same in both engines)."""
+    return dict(v.split(":", 1) for v in doc.get("provenance", []) if ":" in v)
+
+
+def _source(doc: dict[str, Any], settings: Settings) -> BinaryIO:
+    """The original, opened as the ledger recorded it (indexer/source.py): a file that was
+    replaced (by a link to /etc/passwd, the ledger or /proc, by a FIFO or a device) or changed
+    since it was indexed answers 404 until it is indexed again."""
+    if not doc.get("source_path"):
+        raise _file_missing()
+    try:
+        return source.open_for_document(settings.ledger_path, doc["id"], str(doc["source_path"]),
+                                        doc.get("source_sha256"))
+    except source.SourceChanged as exc:
+        log.warning("not serving the original of %s: %s", doc["id"], exc.reason)
+        raise _file_missing() from exc
+
+
+def _file_missing() -> ApiError:
+    return ApiError(404, "file_missing", "原件暂不可用 / the original file is not available")
+
+
+def _chunks(f: BinaryIO) -> Iterator[bytes]:
+    with f:
+        while chunk := f.read(1 << 16):
+            yield chunk
 
 
 @router.get("/{doc_id}/file", responses={**ERROR_RESPONSES, 200: {"content": {"application/octet-stream": {}}}},
-            response_class=FileResponse, summary="The original file")
+            response_class=StreamingResponse, summary="The original file")
 def original(
     doc_id: DocId,
     engine: Engine = Depends(get_engine),
     audience: Audience = Depends(get_audience),
     settings: Settings = Depends(get_settings),
-) -> FileResponse:
+) -> StreamingResponse:
     doc = _fetch(engine, doc_id, audience)
     if settings.kiosk:
         raise ApiError(404, "no_download", "阅览终端不提供下载，请使用打印 / no downloads on reading-room terminals")
-    path = _source(doc)
-    media = doc.get("media_type") or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    return FileResponse(path, media_type=media, filename=path.name)
+    f = _source(doc, settings)
+    name = Path(str(doc["source_path"])).name
+    media = doc.get("media_type") or mimetypes.guess_type(name)[0] or "application/octet-stream"
+    # Streamed from the descriptor that was checked: opening the path again would follow
+    # whatever it points to by then.
+    quoted = quote(name)
+    disposition = f"attachment; filename*=utf-8''{quoted}" if quoted != name else f'attachment; filename="{name}"'
+    headers = {"Content-Length": str(os.fstat(f.fileno()).st_size), "Content-Disposition": disposition}
+    return StreamingResponse(_chunks(f), media_type=media, headers=headers)
 
 
 @router.get("/{doc_id}/pages/{n}.png", responses={**ERROR_RESPONSES, 200: {"content": {"image/png": {}}}},
@@ -118,8 +152,9 @@ def page_image(
     if n > int(doc.get("pages") or 0):
         raise ApiError(404, "no_such_page", "页码超出范围 / no such page")
     cache = settings.data / "page-cache" / f"{doc.get('source_sha256', doc_id)}-{n}.png"
-    if not cache.exists():
-        png = _render(_source(doc), str(doc.get("media_type")), n)
+    with _source(doc, settings) as f:  # refused once the original changed, cached or not
+        png = None if cache.exists() else _render(f, str(doc.get("media_type")), n)
+    if png is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
         # Two requests (threads here, or another worker process) may render the same page
         # at once: each writes its own file, and the last rename wins with the same bytes.
@@ -130,7 +165,7 @@ def page_image(
                     headers={"Cache-Control": "private, max-age=3600"})
 
 
-def _render(path: Path, media_type: str, n: int) -> bytes:
+def _render(f: BinaryIO, media_type: str, n: int) -> bytes:
     from PIL import Image, ImageSequence
 
     try:
@@ -141,13 +176,13 @@ def _render(path: Path, media_type: str, n: int) -> bytes:
             # crash the whole server (SIGSEGV). One render at a time; results are cached.
             # (Per process: each `chayue serve --workers` process has its own PDFium.)
             with _PDFIUM_LOCK:
-                pdf = pdfium.PdfDocument(str(path))
+                pdf = pdfium.PdfDocument(f)
                 try:
                     image = pdf[n - 1].render(scale=PAGE_IMAGE_DPI / 72).to_pil()
                 finally:
                     pdf.close()
         else:
-            with Image.open(path) as im:
+            with Image.open(f) as im:
                 frames = [f.copy() for i, f in enumerate(ImageSequence.Iterator(im)) if i == n - 1]
             if not frames:
                 raise ApiError(404, "no_such_page", "页码超出范围 / no such page")

@@ -8,6 +8,7 @@ import {
 import { citation } from "./cite.js";
 import { kiosk, setupKiosk } from "./kiosk.js";
 import { LAST_SEARCH_KEY, docUrl, readSearchState, searchUrl } from "./state.js";
+import { docTools, showWorkspaceLink } from "./workspace.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -23,6 +24,7 @@ let position = -1;
 
 async function main() {
   await setupKiosk();
+  showWorkspaceLink(!kiosk.on);
   const back = $("back-link");
   back.href = lastSearchUrl();
   back.textContent = query ? `← 返回“${query}”的检索结果` : "← 返回检索";
@@ -73,6 +75,7 @@ function render(doc) {
   renderMeta(doc);
   renderActions(doc);
   renderPages(doc);
+  if (!kiosk.on) docTools(doc, document.querySelector(".doc-actions"), $("cite"), $("pages"));
   setupMatches(doc);
 }
 
@@ -104,7 +107,22 @@ function renderMeta(doc) {
     row("文本来源", conf === null ? "扫描件文字识别（OCR）" : `扫描件文字识别（OCR），平均置信度 ${conf}%`);
   }
   if (doc.access && doc.access !== "open") row("开放范围", ACCESS_LABEL[doc.access] || doc.access);
+  // Staff only (the API sends it to staff alone): where each value came from.
+  if (doc.provenance && Object.keys(doc.provenance).length) {
+    const parts = Object.entries(doc.provenance)
+      .map(([field, source]) => `${FIELD_LABEL[field] || field}：${SOURCE_LABEL[source] || source}`);
+    row("著录来源", parts.join("；"));
+  }
 }
+
+const FIELD_LABEL = {
+  title: "题名", doc_number: "文号", agency: "发文机关", recipients: "主送机关", date: "成文日期",
+  published: "发布日期", category: "主题分类", doc_type: "文种", fonds: "全宗", archival_code: "档号",
+  retention: "保管期限", validity: "有效性",
+};
+const SOURCE_LABEL = {
+  manifest: "目录清单", layout: "版式识别", "file properties": "文件属性", "file name": "文件名",
+};
 
 function percent(value) {
   if (value === null || value === undefined || value === "") return null;

@@ -12,6 +12,7 @@ import {
   LAST_SEARCH_KEY, PAGE_SIZE, cloneState, docUrl, hasSearch, readSearchState, searchUrl, startUrl,
 } from "./state.js";
 import { setupSuggest } from "./suggest.js";
+import { searchTools, showWorkspaceLink } from "./workspace.js";
 
 const FACET_ORDER = ["collection", "agency", "year", "category", "doc_type", "validity"];
 const FACET_SHOWN = 8; // values shown before "显示全部"
@@ -24,6 +25,7 @@ const els = {
   dateForm: $("date-form"), dateFrom: $("date_from"), dateTo: $("date_to"), dateError: $("date-error"),
   results: $("results"), heading: $("results-heading"), status: $("status"), chips: $("chips"),
   histogram: $("histogram"), sort: $("sort"), notice: $("notice"), hits: $("hits"), pagination: $("pagination"),
+  workspaceTools: $("workspace-tools"),
 };
 
 let state = readSearchState();
@@ -167,6 +169,7 @@ function render(data) {
   renderNotice(data, total);
   renderHits(data.hits || [], total);
   renderPagination(total, Number(data.size || PAGE_SIZE));
+  searchTools(els.workspaceTools, state, total, { kioskOn: kiosk.on });
   const active = Object.values(state.filters).flat().length + (state.date_from ? 1 : 0) + (state.date_to ? 1 : 0);
   // Nothing found and nothing to take away: sorting and filtering have nothing to offer.
   const bare = total === 0 && active === 0;
@@ -466,6 +469,7 @@ const kioskReady = setupKiosk();
 async function main() {
   wire();
   await kioskReady;
+  showWorkspaceLink(!kiosk.on);
   // Kiosk links keep ?kiosk/&idle (startUrl carries them) so the terminal stays a kiosk.
   if (kiosk.on) document.querySelector("a[data-home]")?.setAttribute("href", startUrl());
   await load({ initial: true });

@@ -17,6 +17,7 @@ from analysis import dates
 from engine.model import Page
 from indexer.extract import Extracted, ExtractionError, OcrService, read_bytes
 from indexer.extract.text import decode
+from indexer.metadata import is_agency
 
 MEDIA_TYPE = "text/html"
 _DROP = ("script", "style", "noscript", "iframe", "nav", "header", "footer", "form", "aside",
@@ -116,6 +117,20 @@ def _meta(root: etree._Element, *names: str) -> str:
     return ""
 
 
+# "标题_栏目_网站", "标题 - XX市人民政府", "标题|网站": the site's names follow the article's.
+_TITLE_PARTS = re.compile(r"\s*(?:_|\||｜|\s[-－–]\s|(?<![0-9])[-－](?![0-9]))\s*")
+
+
+def _page_title(title: str, *site_names: str) -> str:
+    """A saved page's <title> without the site and column names browsers show after it
+    (the metadata the 政府网站发展指引 asks sites to publish names them: SiteName, ColumnName)."""
+    title = re.sub(r"\s+", " ", title).strip()
+    for name in (n for n in site_names if n):
+        title = re.sub(rf"\s*(?:_|\||｜|[-－–])?\s*{re.escape(name)}\s*$", "", title)
+    parts = [p for p in _TITLE_PARTS.split(title) if p.strip()]
+    return parts[0] if parts else title
+
+
 class HtmlExtractor:
     media_types = (MEDIA_TYPE, "application/xhtml+xml")
     extensions = (".html", ".htm", ".shtml", ".xhtml")
@@ -128,9 +143,13 @@ class HtmlExtractor:
         except (etree.ParserError, ValueError) as e:
             raise ExtractionError(f"{path.name}: HTML 无法解析 / unparseable HTML ({e})") from e
         meta: dict[str, str] = {}
-        title = _meta(root, "ArticleTitle") or (root.findtext(".//title") or "").strip()
+        title = _meta(root, "ArticleTitle") or _page_title(
+            root.findtext(".//title") or "", _meta(root, "SiteName"), _meta(root, "ColumnName"))
         if title:
             meta["title"] = re.sub(r"\s+", " ", title)
+        source = _meta(root, "ContentSource")
+        if source and is_agency(source):
+            meta["agency"] = source
         pub = _meta(root, "PubDate", "publishdate", "firstpublishedtime")
         found = dates.find_all(pub) if pub else []
         if found:
