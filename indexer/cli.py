@@ -90,7 +90,8 @@ def cmd_index(args: argparse.Namespace) -> int:
         console.print(f"[red]搜索引擎不可用 / engine unavailable:[/] {shown(exc)}")
         return 3
     ledger = Ledger(settings.ledger_path)
-    ocr = Ocr(settings.data / "ocr-cache", languages=settings.ocr_languages, workers=settings.ocr_workers)
+    ocr = Ocr(settings.data / "ocr-cache", languages=settings.ocr_languages, workers=settings.ocr_workers,
+              engine=settings.ocr_engine)
     opts = pipeline.Options(collection=args.collection, manifest=manifest,
                             max_file_bytes=settings.max_file_mb * 1024 * 1024,
                             batch_docs=args.batch, exclude=(settings.data,), retry_failed=args.retry_failed,

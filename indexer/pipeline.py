@@ -574,7 +574,7 @@ class Indexer:
             per_worker = max(1, -(-getattr(ocr, "workers", 1) // self.opts.workers))
             self._pool = ProcessPoolExecutor(
                 self.opts.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker,
-                initargs=(str(ocr.cache_dir), ocr.languages, per_worker))
+                initargs=(str(ocr.cache_dir), ocr.languages, per_worker, getattr(ocr, "engine_name", "rapid")))
         return self._pool.submit(_read_in_worker, job)
 
     def _collect(self, pair: tuple[Outcome | Job, Future[Reading] | None],
@@ -615,12 +615,12 @@ class Indexer:
 _WORKER_OCR: Any = None
 
 
-def _start_worker(cache_dir: str, languages: str, workers: int) -> None:
+def _start_worker(cache_dir: str, languages: str, workers: int, engine: str) -> None:
     global _WORKER_OCR
     from indexer.ocr import Ocr
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the writer's to handle
-    _WORKER_OCR = Ocr(Path(cache_dir), languages=languages, workers=workers)
+    _WORKER_OCR = Ocr(Path(cache_dir), languages=languages, workers=workers, engine=engine)
 
 
 def _read_in_worker(job: Job) -> Reading:
