@@ -45,9 +45,13 @@ class Settings(BaseSettings):
                                                            "this is expensive (also: similar documents)")
 
     # Indexer.
-    ocr_languages: str = "chi_sim+eng"
+    ocr_engine: Literal["rapid", "tesseract"] = Field(
+        "rapid", description="OCR engine: PP-OCR through RapidOCR (default), or tesseract.")
+    ocr_languages: str = "chi_sim+eng"  # tesseract's; PP-OCR reads both scripts and Latin
     ocr_workers: int = 0  # 0 = one per core
     max_file_mb: int = 512
+    file_seconds: float = Field(900.0, gt=0, description="Reading one file may take this long, else it fails.")
+    file_memory_mb: float = Field(2048, gt=0, description="Reading one file may add this much memory, else it fails.")
 
     @property
     def index_dir(self) -> Path:

@@ -18,7 +18,7 @@ from analysis.normalize import normalize
 from analysis.segment import words
 from engine.model import ACCESS_FOR, Audience, Document, FacetValue, SearchResult
 from engine.query import (
-    Bool, Boost, ConstScore, MatchAll, MatchNone, Node, Phrase, Prefix, Range, SearchSpec, Term, Terms,
+    Bool, Boost, ConstScore, MatchAll, MatchNone, NearPhrase, Node, Phrase, Prefix, Range, SearchSpec, Term, Terms,
 )
 from engine.record import to_record
 from engine.suggest import split_key
@@ -84,13 +84,16 @@ TIEBREAK = tiebreak_bonus()
 def match_bound(node: Node, doc_freq: Callable[[str, Any], int], total: float) -> float:
     """At most how many documents `node` matches: a term its document frequency, a phrase
     its rarest token's, a conjunction its smallest part's, a disjunction the sum of its
-    parts'; what cannot be bounded cheaply (prefixes, ranges, everything) all documents."""
+    parts'; what cannot be bounded cheaply (prefixes, ranges, fuzzy terms, everything, a
+    node this does not know) all documents."""
     if isinstance(node, Term):
         return min(doc_freq(node.field, node.value), total)
     if isinstance(node, Terms):
         return min(sum(doc_freq(node.field, v) for v in node.values), total)
     if isinstance(node, Phrase):
         return min((doc_freq(node.field, t) for t in node.tokens), default=0)
+    if isinstance(node, NearPhrase):  # every token of head and tail is in a match
+        return min((doc_freq(node.field, t) for t in node.head + node.tail), default=total)
     if isinstance(node, Bool):
         narrowing = node.must + node.filter
         if narrowing:
