@@ -237,3 +237,30 @@ def test_a_repeal_indexed_later_marks_the_earlier_document_and_leaves_with_its_f
     _index(folder, data)
     a = _stored(data)["A"]
     assert a.get("validity") is None and "ended" not in a and a.get("relation_flags", []) == []
+
+
+def test_a_restricted_repeal_tells_the_public_nothing(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from settings import Settings
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.txt").write_text("佳木斯市查阅中心管理规定\n第九条 本规定自2005年1月1日起施行。\n", encoding="utf-8")
+    (folder / "b.txt").write_text("关于废止《佳木斯市查阅中心管理规定》的决定\n本决定自2016年1月1日起施行。\n", encoding="utf-8")
+    (folder / "manifest.csv").write_text(
+        "file,id,title,date,access\n"
+        "a.txt,A,佳木斯市查阅中心管理规定,2004-12-01,open\n"
+        "b.txt,B,关于废止《佳木斯市查阅中心管理规定》的决定,2015-12-01,restricted\n", encoding="utf-8")
+    data = tmp_path / "data"
+    _index(folder, data)
+    with TestClient(create_app(Settings(data=data, staff_key="k"))) as client:
+        public = client.get("/api/documents/A").json()
+        assert public["validity"] is None and public["ended"] is None
+        assert public["relations"]["cited_by"] == [] and public["relations"]["cited_by_total"] == 0
+        assert "废止" not in public["relations"]["status"]["line"]
+        assert client.get("/api/search", params={"relation": "已被废止"}).json()["total"] == 0
+        assert client.get("/api/search", params={"valid_on": "2020-01-01"}).json()["total"] == 1
+        staff = client.get("/api/documents/A/relations", headers={"X-Chayue-Key": "k"}).json()
+        assert [(r["kind"], r["document"]["id"]) for r in staff["cited_by"]] == [("废止", "B")]
