@@ -56,6 +56,7 @@ class Relation:
     date: date | None = None  # when it took effect (the source's 施行日期 or date)
     source: str = TEXT  # manifest | title | text
     target_id: str | None = None  # filled by resolution
+    alias: str | None = None  # the target's title when `target` is its 文号: looked for second
     uncertain: str | None = None  # why staff should confirm it, when they should
 
     def to_json(self) -> dict[str, Any]:
@@ -123,7 +124,8 @@ def extract(title: str, text: str, when: date | None = None) -> list[Relation]:
         out.append(Relation("解读", m.group("law"), when, TITLE))
     m = _ISSUE_TITLE.search(t)
     if m and not out:
-        books = _books(m.group("what"))
+        # 关于印发《…》的通知, or without the marks: 关于转发国务院办公厅关于…的通知的通知.
+        books = _books(m.group("what")) or [m.group("what").strip("《》")]
         out += [Relation(m.group("kind"), b, when, TITLE) for b in books]
     for m in _REPEALED_TOO.finditer(text):
         out += [Relation("废止", b, when, TEXT) for b in _books(m.group("clause"))]
@@ -143,9 +145,11 @@ def from_forwards(forwards: Iterable[dict[str, Any]], title: str, when: date | N
     kind = "印发" if "印发" in title and "转发" not in title else "转发"
     out = []
     for f in forwards or []:
-        target = f.get("doc_number") or f.get("title")
-        if target:
-            out.append(Relation(kind, str(target).strip("《》"), when, TEXT))
+        title = str(f.get("title") or "").strip("《》") or None
+        if f.get("doc_number"):
+            out.append(Relation(kind, str(f["doc_number"]), when, TEXT, alias=title))
+        elif title:
+            out.append(Relation(kind, title, when, TEXT))
     return out
 
 
@@ -262,7 +266,7 @@ class Collection:
         if rel.source == MANIFEST and rel.target in self.items and rel.target != source.id:
             return _replace(rel, target_id=rel.target, uncertain=None)
         found: list[Item] = []
-        for k in target_keys(rel.target):
+        for k in target_keys(rel.target) + (target_keys(rel.alias) if rel.alias else []):
             found = [i for i in self.by_key.get(k, []) if i.id != source.id]
             if found:
                 break
