@@ -12,8 +12,10 @@ whose derived state changed."""
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sqlite3
+import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -26,6 +28,8 @@ from engine.model import Audience, Document, Page
 
 if TYPE_CHECKING:
     from engine import Engine
+
+log = logging.getLogger("chayue.relations")
 
 KINDS = ("修改", "废止", "替代", "根据", "转发", "印发", "解读")
 # What a document that is the target of a relation is, as a facet value.
@@ -425,6 +429,7 @@ class RelationStore:
 
     def settle(self, engine: Engine, indexed: set[str]) -> int:
         """Link everything, rewrite the documents whose state changed; returns how many."""
+        started = time.perf_counter()
         gone = [r[0] for r in self.db.execute("SELECT id FROM items") if r[0] not in indexed]
         with self.db:
             self.db.execute("BEGIN")
@@ -452,6 +457,8 @@ class RelationStore:
                                 [(json.dumps(derived[i].to_json(), ensure_ascii=False), i) for i in changed])
             self.db.execute("DELETE FROM review")
             self.db.executemany("INSERT INTO review VALUES (?, ?, ?, ?, ?)", review)
+        log.info("relations: %d documents linked, %d rewritten, %d to confirm, in %.2f s",
+                 len(derived), len(changed), len(review), time.perf_counter() - started)
         return len(changed)
 
     def review(self) -> list[dict[str, str]]:
