@@ -43,6 +43,16 @@ class LooserOut(BaseModel):
     dropped_filters: bool = False
 
 
+class ExpandedOut(BaseModel):
+    typed: str = Field(description="what was typed (normalised), e.g. 国办")
+    names: list[str] = Field(description="the other names also searched, ranked a little below, e.g. 国务院办公厅")
+
+
+class DidYouMeanOut(BaseModel):
+    q: str = Field(description="a 文号 or title one character off the query that finds documents")
+    field: str = Field(description="`doc_number` or `title`")
+
+
 class SearchOut(BaseModel):
     total: int
     hits: list[HitOut]
@@ -52,6 +62,10 @@ class SearchOut(BaseModel):
     size: int
     next_cursor: str | None = Field(None, description="pass as `cursor` for the next page (deep paging)")
     looser: LooserOut | None = Field(None, description="offered when there are no results")
+    expanded: list[ExpandedOut] = Field([], description="abbreviations and other names also searched; "
+                                        "`expand=false` searches the typed words only")
+    did_you_mean: list[DidYouMeanOut] = Field([], description="offered when there are no results: 文号 or "
+                                              "titles one character off")
 
 
 class PageOut(BaseModel):

@@ -12,16 +12,18 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from pydantic import StringConstraints
 
-from api.deps import get_audience, get_engine
+from analysis.abbreviations import names_for
+from api.deps import get_audience, get_engine, get_settings
 from api.errors import ERROR_RESPONSES, bad_request
 from api.highlight import lead, query_terms, snippets
-from api.schemas import HitOut, LooserOut, SearchOut, SnippetOut, SuggestOut
+from api.schemas import DidYouMeanOut, ExpandedOut, HitOut, LooserOut, SearchOut, SnippetOut, SuggestOut
 from engine import Engine
 from engine.base import InvalidCursor
 from engine.model import Audience, Hit
-from engine.query import Bool, MatchAll, Node, Range, SearchSpec, Terms
+from engine.query import Bool, ConstScore, MatchAll, Node, Range, SearchSpec, Terms
 from engine import syntax
 from engine.validity import LATEST_VERSIONS, RELATION_FACET, other_versions, valid_on
+from settings import Settings
 
 router = APIRouter(prefix="/api", tags=["search"])
 
@@ -170,8 +172,11 @@ def search(
     page: Annotated[int, Query(ge=1, le=MAX_WINDOW)] = 1,
     size: Annotated[int, Query(ge=1, le=100)] = 10,
     cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_CHARS, description="next_cursor of the previous page")] = None,
+    expand: Annotated[bool, Query(description="also search other names of agencies and laws typed (国办 → "
+                                              "国务院办公厅); false: the typed words only")] = True,
     engine: Engine = Depends(get_engine),
     audience: Audience = Depends(get_audience),
+    settings: Settings = Depends(get_settings),
 ) -> SearchOut:
     date_from, date_to = _date(date_from, "date_from"), _date(date_to, "date_to")
     day = _date(valid_on, "valid_on")
@@ -181,9 +186,11 @@ def search(
     # Only when asked for, so a cursor's fingerprint stays what it was for searches without them.
     params |= {k: v for k, v in (("valid_on", day), ("relation", relation), ("versions", versions))
                if v and v != "group"}
-    parsed = syntax.parse(q)
+    # The staff's own table in the data directory is read again when it changes.
+    parsed = syntax.parse(q, names_for(settings.data) if expand else None)
     filters = filters_from(params)
-    fingerprint = _fingerprint(q, params, sort)
+    # A cursor belongs to one reading of the query: with or without the other names.
+    fingerprint = _fingerprint(q, params if expand else {**params, "expand": False}, sort)
     after = decode_cursor(cursor, fingerprint) if cursor else None
     if after is None and page * size > MAX_WINDOW:
         raise bad_request(f"超过 {MAX_WINDOW} 条请使用 cursor 翻页 / beyond {MAX_WINDOW} results use the cursor")
@@ -203,14 +210,38 @@ def search(
     more = bool(after) or spec.offset + len(hits) < result.total
     if len(hits) == size and more and result.hits[-1].sort is not None:
         next_cursor = encode_cursor(result.hits[-1].sort, fingerprint)
-    looser = _looser(engine, audience, parsed, filters) if result.total == 0 and not parsed.empty else None
+    nothing = result.total == 0 and not parsed.empty
+    looser = _looser(engine, audience, parsed, filters) if nothing else None
     return SearchOut(
         total=result.total, hits=hits,
         # Plain dicts: pydantic-core builds the ~70 FacetValueOut in one call, twice as fast.
         facets={FACET_NAMES.get(k, k): [{"value": v.value, "count": v.count} for v in vals]
                 for k, vals in result.facets.items()},
         took_ms=round(result.took_ms, 2), page=page, size=size, next_cursor=next_cursor, looser=looser,
+        expanded=[ExpandedOut(typed=t, names=list(n)) for t, n in parsed.expansions()],
+        did_you_mean=_did_you_mean(engine, audience, parsed, filters) if nothing else [],
     )
+
+
+DID_YOU_MEAN = 3
+
+
+def _did_you_mean(engine: Engine, audience: Audience, parsed: syntax.ParsedQuery,
+                  filters: dict[str, Node]) -> list[DidYouMeanOut]:
+    """A 文号 or title one character off the query, among the documents the caller may see
+    under the same filters; the likeliest (in force, newer) first."""
+    found = syntax.did_you_mean(parsed)
+    if found is None:
+        return []
+    field, node = found
+    # A constant score, so both engines order the candidates by the tie-breaks alone.
+    spec = SearchSpec(query=ConstScore(node, 1.0), filters=dict(filters), size=10, fields=(field,))
+    out: list[DidYouMeanOut] = []
+    for hit in engine.search(spec, audience).hits:
+        value = hit.fields.get(field)
+        if value and all(o.q != value for o in out):
+            out.append(DidYouMeanOut(q=value, field=field))
+    return out[:DID_YOU_MEAN]
 
 
 def _looser(engine: Engine, audience: Audience, parsed: syntax.ParsedQuery, filters: dict[str, Node]) -> LooserOut | None:

@@ -132,6 +132,7 @@ function searchApiParams(s) {
   params.set("sort", s.sort);
   params.set("page", String(s.page));
   params.set("size", String(PAGE_SIZE));
+  if (s.expand === false) params.set("expand", "false");
   return params;
 }
 
@@ -182,6 +183,7 @@ function render(data) {
 
 function renderNotice(data, total) {
   clear(els.notice);
+  renderExpanded(data.expanded || []);
   if (total) return;
   const filtered = Object.keys(state.filters).length || state.date_from || state.date_to;
   const box = h("div", { class: "empty" });
@@ -198,6 +200,17 @@ function renderNotice(data, total) {
       h("a", { href, "data-spa": "1", class: "looser", onclick: spaLink(href, (u) => goToHref(u, { focusResults: true })) }, looser.q),
       `（${formatNumber(looser.total)} 条结果）`));
   }
+  const guesses = (data.did_you_mean || []).filter((d) => d && d.q);
+  if (guesses.length) {
+    const p = h("p", { class: "did-you-mean" }, "您是不是要找：");
+    guesses.forEach((d, i) => {
+      const href = searchUrl({ ...cloneState(state), q: d.q, page: 1 });
+      if (i) p.append("、");
+      p.append(h("a", { href, "data-spa": "1", class: "did-you-mean-link",
+        onclick: spaLink(href, (u) => goToHref(u, { focusResults: true })) }, d.q));
+    });
+    box.append(p);
+  }
   const tips = h("ul", { class: "empty-tips" },
     h("li", {}, "检查是否有错别字，或换用意思相近的词语；"),
     h("li", {}, "减少检索词，或去掉引号；"));
@@ -208,6 +221,25 @@ function renderNotice(data, total) {
   }
   box.append(tips);
   els.notice.append(box);
+}
+
+// "也搜索了：国务院办公厅" with a link to the typed words alone (expand=0), or, when that is
+// what is shown, a link back to the search with the other names.
+function renderExpanded(expanded) {
+  if (state.expand === false) {
+    const href = searchUrl({ ...cloneState(state), expand: true, page: 1 });
+    els.notice.append(h("p", { class: "expanded" }, "只搜索了输入的词语。",
+      h("a", { href, "data-spa": "1", class: "expand-again", onclick: spaLink(href, (u) => goToHref(u)) },
+        "同时搜索简称和别名")));
+    return;
+  }
+  if (!expanded.length) return;
+  const names = expanded.flatMap((e) => e.names || []);
+  const typed = expanded.map((e) => e.typed).join("、");
+  const href = searchUrl({ ...cloneState(state), expand: false, page: 1 });
+  els.notice.append(h("p", { class: "expanded" }, `也搜索了：${names.join("、")}。`,
+    h("a", { href, "data-spa": "1", class: "typed-only", onclick: spaLink(href, (u) => goToHref(u)) },
+      `只搜索“${typed}”`)));
 }
 
 function renderHits(hits, total) {
@@ -416,7 +448,8 @@ function pageWindow(current, pages) {
 
 async function submitQuery(q) {
   await kioskReady;
-  const next = { ...cloneState(state), q: q.trim(), page: 1 };
+  // A new query searches the other names again, whatever the last one asked.
+  const next = { ...cloneState(state), q: q.trim(), page: 1, expand: true };
   if (!next.q && !Object.keys(next.filters).length && !next.date_from && !next.date_to) {
     if (kiosk.on) history.replaceState(null, "", startUrl());
     else history.pushState(null, "", startUrl());

@@ -29,6 +29,8 @@ export function readSearchState(search = location.search) {
     date_to: params.get("date_to") || "",
     sort,
     page,
+    // expand=0: the typed words only, without the other names of agencies and laws
+    expand: params.get("expand") !== "0",
   };
 }
 
@@ -56,6 +58,7 @@ export function searchParams(state, { withTerminal = true, explicitSort = false 
   if (state.date_to) params.set("date_to", state.date_to);
   if (state.sort !== "relevance" || explicitSort) params.set("sort", state.sort);
   if (state.page > 1) params.set("page", String(state.page));
+  if (state.expand === false) params.set("expand", "0");
   if (withTerminal) for (const [k, v] of terminalParams()) params.set(k, v);
   return params;
 }
