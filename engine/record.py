@@ -84,7 +84,8 @@ def validity_fields(doc: Document) -> dict[str, Any]:
     until = doc.ended if doc.ended else (start if doc.validity in NO_LONGER_VALID else None)
     keys: list[str] = []
     for r in doc.relations:
-        for k in target_keys(str(r.get("target", ""))) + (["id:" + r["target_id"]] if r.get("target_id") else []):
+        named = target_keys(str(r.get("target", ""))) + (target_keys(r["alias"]) if r.get("alias") else [])
+        for k in named + (["id:" + r["target_id"]] if r.get("target_id") else []):
             if k not in keys:
                 keys.append(k)
     return {

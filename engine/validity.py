@@ -28,12 +28,14 @@ def valid_on(day: date) -> Node:
     return Bool(filter=(Range("valid_from", lte=day),), must_not=(Range("valid_until", lte=day),))
 
 
-def other_versions(engine: Engine, groups: Iterable[str], audience: Audience) -> dict[str, int]:
-    """How many documents the caller may see share each version group, minus the hit itself."""
+def other_versions(engine: Engine, groups: Iterable[str], audience: Audience,
+                   narrowed: dict[str, Node] | None = None) -> dict[str, int]:
+    """How many documents the caller may see share each version group, minus the hit itself
+    (`narrowed`: filters that narrow who is counted further, such as staff's `access`)."""
     wanted = tuple(dict.fromkeys(g for g in groups if g))
     if not wanted:
         return {}
-    spec = SearchSpec(query=Terms("version_group", wanted), size=0, facets=("version_group",),
-                      facet_size=len(wanted))
+    spec = SearchSpec(query=Terms("version_group", wanted), filters=dict(narrowed or {}), size=0,
+                      facets=("version_group",), facet_size=len(wanted))
     counts = engine.search(spec, audience).facets.get("version_group", [])
     return {v.value: v.count - 1 for v in counts if v.count > 1}

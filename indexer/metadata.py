@@ -42,6 +42,7 @@ _DECREE_HEAD = re.compile(r"^(?P<issuer>.{2,30}?)令$")
 _NOTICE_HEAD = re.compile(r"^(?P<issuer>.{2,40}?)(?P<kind>公告|通告)$")
 _SERIAL = re.compile(r"^[（(]?(?:(?P<year>(?:19|20)\d\d)年)?第(?P<num>[0-9]{1,5}|[〇零一二三四五六七八九十百千两]{1,8})号"
                      r"[）)]?$")  # 主席令 numbers are written in Chinese numerals: 第四十七号
+_ONE_LINE_HEAD = re.compile(r"^(?P<heading>.{2,40}?(?:令|公告|通告))(?P<serial>[（(]?(?:(?:19|20)\d\d年)?第.{1,8}号[）)]?)$")
 _CN_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2}
 _AGENCY_END = re.compile(r"(政府|委员会|常务委员会|常委会|人民代表大会|局|厅|部|办公室|办公厅|院|委|"
                          r"署|馆|中心|公司|学会|协会|联合会|党委|党组|委员会办公室|法院|检察院|"
@@ -153,6 +154,9 @@ def _decree(head: list[str]) -> tuple[str, str, int] | None:
     """A 令 (中华人民共和国国务院令 / 第706号) or a numbered 公告: (issuer, number, index of
     the number's line)."""
     for i, line in enumerate(head[:4]):
+        one = _ONE_LINE_HEAD.match(unicodedata.normalize("NFKC", line))
+        if one and _SERIAL.match(one.group("serial")) and not line.startswith("关于"):
+            return one.group("heading"), one.group("serial"), i  # 中华人民共和国国务院令第706号
         if i + 1 >= len(head):
             break
         serial = _SERIAL.match(unicodedata.normalize("NFKC", head[i + 1]))

@@ -109,6 +109,7 @@ def search_request(
     validity: Str = None, fonds: Str = None,
     year: Annotated[list[Annotated[int, Query(ge=1000, le=2999)]] | None, Query(max_length=50)] = None,
     date_from: IsoDate = None, date_to: IsoDate = None,
+    valid_on: IsoDate = None, relation: Str = None, versions: Literal["group", "all"] = "group",
     access: Annotated[list[Literal["open", "reading_room", "restricted"]] | None, Query(description="staff only")] = None,
     sort: Literal["relevance", "date_desc", "date_asc"] = "relevance",
     audience: Audience = Depends(get_audience),
@@ -116,7 +117,8 @@ def search_request(
     """The search's parameters, as GET /api/search takes them (without paging)."""
     params = {"collection": collection, "agency": agency, "category": category, "doc_type": doc_type,
               "validity": validity, "fonds": fonds, "year": year, "date_from": _date(date_from, "date_from"),
-              "date_to": _date(date_to, "date_to"), "access": access if audience == Audience.staff else None}
+              "date_to": _date(date_to, "date_to"), "valid_on": _date(valid_on, "valid_on"), "relation": relation,
+              "versions": versions, "access": access if audience == Audience.staff else None}
     return SearchRequest(q=q, params=params, sort=sort)
 
 

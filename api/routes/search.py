@@ -203,7 +203,8 @@ def search(
     except InvalidCursor as exc:
         raise bad_request("翻页游标无效 / invalid cursor") from exc
     terms = query_terms(parsed)
-    counts = other_versions(engine, (h.fields.get("version_group", "") for h in result.hits), audience) \
+    counts = other_versions(engine, (h.fields.get("version_group", "") for h in result.hits), audience,
+                            {k: v for k, v in filters.items() if k == "access"}) \
         if filters.get("validity") is LATEST_VERSIONS else {}
     hits = [hit_out(h, terms, counts) for h in result.hits]
     next_cursor = None

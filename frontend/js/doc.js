@@ -112,7 +112,10 @@ function renderMeta(doc) {
   if (doc.access && doc.access !== "open") row("开放范围", ACCESS_LABEL[doc.access] || doc.access);
   // Staff only (the API sends it to staff alone): where each value came from.
   if (doc.provenance && Object.keys(doc.provenance).length) {
+    const order = Object.keys(FIELD_LABEL); // the order of the rows above, unknown fields last
+    const rank = (field) => (order.includes(field) ? order.indexOf(field) : order.length);
     const parts = Object.entries(doc.provenance)
+      .sort(([a], [b]) => rank(a) - rank(b))
       .map(([field, source]) => `${FIELD_LABEL[field] || field}：${SOURCE_LABEL[source] || source}`);
     row("著录来源", parts.join("；"));
   }
