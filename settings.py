@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     keep_alive: float = Field(5.0, gt=0, description="seconds an idle keep-alive connection is kept")
     max_expensive: int = Field(1, ge=1, description="expensive searches in flight per api process (one per "
                                                     "process: --workers N runs N); more answer 503 busy")
+    expensive_queue: int = Field(8, ge=0, description="expensive searches that may wait for a slot; more "
+                                                     "answer 503 busy at once")
+    expensive_wait: float = Field(2.0, ge=0, description="seconds an expensive search waits for a slot "
+                                                         "before it answers 503 busy")
     expensive_matches: int = Field(5000, ge=0, description="a search whose terms may match more documents than "
                                                            "this is expensive (also: similar documents)")
 

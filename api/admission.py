@@ -5,10 +5,15 @@ A search is expensive when the engine's estimate of its matches (an upper bound 
 document frequencies: what facets, ranking and counting walk) passes
 `settings.expensive_matches`, or when it is a kind that always is (similar documents).
 The decision is taken in the event loop, before the route's work is handed to a thread:
-a refused request never waits for or occupies one of the thread pool's threads."""
+a refused request never waits for or occupies one of the thread pool's threads. Beyond the
+bound a few requests wait their turn for a moment (`settings.expensive_queue` of them, up to
+`settings.expensive_wait` seconds), so two visitors who search a common word at the same
+instant both get their answer; only past that is a request refused."""
 
 from __future__ import annotations
 
+import asyncio
+from collections import deque
 from collections.abc import AsyncIterator
 
 from fastapi import Depends, Request
@@ -24,18 +29,38 @@ RETRY_AFTER_S = 1
 
 
 class Admission:
-    """The expensive requests in flight. Entered and left only from the event loop (async
-    dependencies), so a plain counter is enough."""
+    """The expensive requests in flight, and those waiting for a slot. Entered and left only
+    from the event loop (async dependencies), so plain counters are enough."""
 
-    def __init__(self, limit: int):
-        self.limit, self.in_flight = limit, 0
+    def __init__(self, limit: int, queue: int = 0, wait_s: float = 0.0):
+        self.limit, self.queue, self.wait_s = limit, queue, wait_s
+        self.in_flight = 0
+        self._waiting: deque[asyncio.Future[None]] = deque()
 
-    def enter(self) -> None:
-        if self.in_flight >= self.limit:
+    async def enter(self) -> None:
+        if self.in_flight < self.limit and not self._waiting:
+            self.in_flight += 1
+            return
+        if len(self._waiting) >= self.queue:
             raise busy()
-        self.in_flight += 1
+        turn = asyncio.get_running_loop().create_future()
+        self._waiting.append(turn)
+        try:
+            # leave() hands its slot to the first waiter; wait_for returns (rather than
+            # raising) when the slot arrived just as the wait ran out, so no slot is lost.
+            await asyncio.wait_for(turn, self.wait_s)
+        except TimeoutError:
+            raise busy() from None
+        finally:
+            if turn in self._waiting:
+                self._waiting.remove(turn)
 
     def leave(self) -> None:
+        while self._waiting:
+            turn = self._waiting.popleft()
+            if not turn.done():
+                turn.set_result(None)  # the slot passes on: in_flight stays as it is
+                return
         self.in_flight -= 1
 
 
@@ -47,7 +72,9 @@ def busy() -> ApiError:
 def admission_of(request: Request) -> Admission:
     app = request.app
     if getattr(app.state, "admission", None) is None:
-        app.state.admission = Admission(app.state.settings.max_expensive)
+        settings = app.state.settings
+        app.state.admission = Admission(settings.max_expensive, settings.expensive_queue,
+                                        settings.expensive_wait)
     return app.state.admission
 
 
@@ -65,7 +92,7 @@ async def admit_search(request: Request, engine: Engine = Depends(get_engine),
         yield
         return
     admission = admission_of(request)
-    admission.enter()
+    await admission.enter()
     try:
         yield
     finally:
@@ -75,7 +102,7 @@ async def admit_search(request: Request, engine: Engine = Depends(get_engine),
 async def admit_expensive(request: Request) -> AsyncIterator[None]:
     """For routes that are always expensive (similar documents, exports of up to 10 000)."""
     admission = admission_of(request)
-    admission.enter()
+    await admission.enter()
     try:
         yield
     finally:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import time
 from html.parser import HTMLParser
 
 import pytest
@@ -38,14 +39,22 @@ def data(tmp_path_factory):
 @pytest.fixture(scope="module")
 def api(data):
     # 湿地 is in 40 documents: above 10, expensive; the rare words are in one.
-    with TestClient(create_app(Settings(data=data, max_expensive=1, expensive_matches=10))) as c:
+    with TestClient(create_app(Settings(data=data, max_expensive=1, expensive_queue=0, expensive_matches=10))) as c:
+        yield c
+
+
+@pytest.fixture
+def queued_api(data):
+    """One expensive search at a time, one more may wait for it up to 3 s."""
+    with TestClient(create_app(Settings(data=data, max_expensive=1, expensive_queue=1, expensive_wait=3,
+                                        expensive_matches=10))) as c:
         yield c
 
 
 def test_expensive_searches_beyond_the_bound_are_refused_fast_and_cheap_ones_answer(api):
     assert api.get("/api/search", params={"q": "湿地"}).status_code == 200  # under the bound
     admission = api.app.state.admission
-    admission.enter()  # one expensive search in flight: the bound (1) is reached
+    api.portal.call(admission.enter)  # one expensive search in flight: the bound (1) is reached
     try:
         for path, params in (("/api/search", {"q": "湿地"}), ("/api/search", {"q": ""}),
                              ("/api/search", {"q": "湿地 OR 鲟鳇鱼"}), ("/api/stats", {}),
@@ -59,9 +68,45 @@ def test_expensive_searches_beyond_the_bound_are_refused_fast_and_cheap_ones_ans
             assert api.get("/api/search", params={"q": q}).status_code == 200, q
         assert api.get("/api/documents/rare").status_code == 200
     finally:
-        admission.leave()
+        api.portal.call(admission.leave)
     assert api.get("/api/search", params={"q": "湿地"}).status_code == 200
     assert admission.in_flight == 0
+
+
+def test_an_expensive_search_waits_its_turn_rather_than_failing_when_the_queue_has_room(queued_api):
+    """Two visitors searching a common word at the same instant both get their answer."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    assert queued_api.get("/api/search", params={"q": "湿地"}).status_code == 200
+    admission = queued_api.app.state.admission
+    queued_api.portal.call(admission.enter)  # another expensive search holds the one slot
+    with ThreadPoolExecutor(2) as pool:
+        waiting = pool.submit(queued_api.get, "/api/search", params={"q": "湿地"})
+        time.sleep(0.5)
+        assert not waiting.done()  # it waits for the slot, it is not refused
+        # The queue (one) is full: the next expensive search is refused at once.
+        started = time.monotonic()
+        assert queued_api.get("/api/search", params={"q": "湿地"}).status_code == 503
+        assert time.monotonic() - started < 1.0
+        queued_api.portal.call(admission.leave)  # the slot passes to the waiting search
+        assert waiting.result(timeout=10).status_code == 200
+    assert admission.in_flight == 0
+
+
+def test_an_expensive_search_that_waits_too_long_is_refused_and_leaves_nothing_held(queued_api):
+    assert queued_api.get("/api/search", params={"q": "湿地"}).status_code == 200
+    admission = queued_api.app.state.admission
+    queued_api.portal.call(admission.enter)
+    try:
+        started = time.monotonic()
+        resp = queued_api.get("/api/search", params={"q": "湿地"})
+        waited = time.monotonic() - started
+        assert resp.status_code == 503 and resp.headers["retry-after"] == "1"
+        assert 2.5 < waited < 10  # the wait ran out (3 s), then busy
+    finally:
+        queued_api.portal.call(admission.leave)
+    assert admission.in_flight == 0 and not admission._waiting
+    assert queued_api.get("/api/search", params={"q": "湿地"}).status_code == 200
 
 
 def test_a_refused_or_failed_expensive_search_gives_its_slot_back(api):
