@@ -31,8 +31,8 @@ from PIL import Image
 
 from engine import Engine
 from engine.model import COLLECTIONS, Document, Page
+from indexer import limits, relations
 from indexer import metadata as text_metadata
-from indexer import relations
 from indexer.extract import Extracted, ExtractionError, extractor_for
 from indexer.ledger import FAILED, INDEXED, SKIPPED, Entry, Ledger
 from indexer.manifest import Manifest
@@ -58,6 +58,8 @@ class Options:
     exclude: tuple[Path, ...] = ()  # e.g. the data directory when it lies under a root
     retry_failed: bool = False  # read failed files again even when unchanged
     workers: int = 0  # processes reading files ahead of the writer; 0: read in this process
+    file_seconds: float = limits.FILE_SECONDS  # reading one file (extraction, OCR) may take this long
+    file_memory_mb: float = limits.FILE_MEMORY_MB  # and add this much to the reader's memory
 
 
 @dataclass
@@ -76,6 +78,7 @@ class Job:
     previous: Entry | None
     row: dict[str, Any]  # manifest values, {} when none
     force: bool = False
+    budget: tuple[float, float] = (limits.FILE_SECONDS, limits.FILE_MEMORY_MB)  # seconds, MB
 
 
 @dataclass
@@ -205,7 +208,7 @@ def check(cand: Candidate, ledger: Ledger, opts: Options) -> Outcome | Job:
     if st.st_size > opts.max_file_bytes:
         limit = _megabytes(opts.max_file_bytes)
         return ended(entry, previous, SKIPPED, f"文件超过 {limit} MB 上限 / file larger than the {limit} MB limit")
-    return Job(path, entry, previous, values, force=cand.force)
+    return Job(path, entry, previous, values, force=cand.force, budget=(opts.file_seconds, opts.file_memory_mb))
 
 
 def ended(entry: Entry, previous: Entry | None, status: str, reason: str, **extra: Any) -> Outcome:
@@ -247,7 +250,8 @@ def read(job: Job, ocr: Any) -> Reading:
     if extractor is None:
         return Reading(sha, problem=(SKIPPED, unsupported_reason(path)))
     try:
-        return Reading(sha, extractor.extract(path, ocr))
+        with limits.budget(path.name, *job.budget):
+            return Reading(sha, extractor.extract(path, ocr))
     except ExtractionError as exc:
         return Reading(sha, problem=(SKIPPED if exc.skip else FAILED, exc.reason))
     except Image.DecompressionBombError as exc:
@@ -295,7 +299,9 @@ def decide(job: Job, reading: Reading, ledger: Ledger, batch: Batch, opts: Optio
         reason = (f"与已索引文件内容相同 / duplicate of {holder.path}" if same else
                   f"与 {holder.path} 的编号（档号）相同，未合并 / same document id {doc.id} as {holder.path}")
         return ended(entry, previous, SKIPPED, reason, doc_id=doc.id, **counts)
-    entry.status, entry.reason, entry.doc_id, entry.review = INDEXED, None, doc.id, review
+    # An indexed file's reason is its note (e.g. bad bytes replaced), shown by `chayue report`.
+    entry.reason = "; ".join(reading.extracted.notes) or None
+    entry.status, entry.doc_id, entry.review = INDEXED, doc.id, review
     entry.disagreements = json.dumps(disagreements, ensure_ascii=False) if disagreements else None
     entry.pages, entry.ocr_pages = counts["pages"], counts["ocr_pages"]
     stale = previous.doc_id if previous and previous.doc_id and previous.doc_id != doc.id else None
@@ -356,7 +362,7 @@ def build_document(path: Path, sha256: str, pages: list[Page], media_type: str,
     )
     text = "\n".join(p.text for p in pages)
     if doc.effective is None:
-        doc.effective = relations.effective_in_text(text, doc.published or doc.date)
+        doc.effective = relations.effective_in_text(relations.compact(text), doc.published or doc.date)
     doc.relations = [r.to_json() for r in relations.for_document(
         doc.title, text, row, found, doc.effective or doc.date or doc.published)]
     review = None
@@ -568,7 +574,7 @@ class Indexer:
             per_worker = max(1, -(-getattr(ocr, "workers", 1) // self.opts.workers))
             self._pool = ProcessPoolExecutor(
                 self.opts.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker,
-                initargs=(str(ocr.cache_dir), ocr.languages, per_worker))
+                initargs=(str(ocr.cache_dir), ocr.languages, per_worker, getattr(ocr, "engine_name", "rapid")))
         return self._pool.submit(_read_in_worker, job)
 
     def _collect(self, pair: tuple[Outcome | Job, Future[Reading] | None],
@@ -609,12 +615,12 @@ class Indexer:
 _WORKER_OCR: Any = None
 
 
-def _start_worker(cache_dir: str, languages: str, workers: int) -> None:
+def _start_worker(cache_dir: str, languages: str, workers: int, engine: str) -> None:
     global _WORKER_OCR
     from indexer.ocr import Ocr
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the writer's to handle
-    _WORKER_OCR = Ocr(Path(cache_dir), languages=languages, workers=workers)
+    _WORKER_OCR = Ocr(Path(cache_dir), languages=languages, workers=workers, engine=engine)
 
 
 def _read_in_worker(job: Job) -> Reading:

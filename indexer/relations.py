@@ -329,13 +329,16 @@ def link(items: Iterable[Item]) -> tuple[dict[str, list[Relation]], dict[str, De
 _COMPACT = re.compile(r"\s+")
 
 
+def compact(text: str) -> str:
+    """Text with its whitespace gone: PDFs and scans break 《…》 and dates across lines."""
+    return _COMPACT.sub("", text)
+
+
 def for_document(title: str, text: str, row: dict[str, Any], found: dict[str, Any],
                  when: date | None) -> list[Relation]:
     """Every relation of a document being indexed, most trusted first: its manifest row, then
-    its title and text (lines joined first: PDFs break 《…》 across lines), then the 转发/印发
-    lines metadata.extract() found."""
-    compact = _COMPACT.sub("", text)
-    return dedupe(from_manifest(row, when) + extract(title, compact, when)
+    its title and text, then the 转发/印发 lines metadata.extract() found."""
+    return dedupe(from_manifest(row, when) + extract(title, compact(text), when)
                   + from_forwards(found.get("forwards") or [], title, when))
 
 
@@ -381,6 +384,7 @@ def document_from(stored: dict[str, Any]) -> Document:
         version_state=stored.get("version_state"), classification=stored.get("classification"),
         access=stored.get("access", "open"), source_path=stored.get("source_path"),
         source_sha256=stored.get("source_sha256"), media_type=stored.get("media_type"),
+        provenance=dict(v.split(":", 1) for v in stored.get("provenance", []) if ":" in v),
     )
 
 

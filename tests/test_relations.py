@@ -11,9 +11,7 @@ from pathlib import Path
 import pytest
 
 from indexer import relations as R
-
-REPO = Path(__file__).resolve().parent.parent
-LAWS = REPO.parent / "shared" / "corpus" / "laws" / "laws.jsonl"
+from tests import inputs
 
 
 def _day(value: str | None) -> date | None:
@@ -32,10 +30,7 @@ def law_items(rows: list[dict]) -> list[R.Item]:
 
 @pytest.fixture(scope="module")
 def laws() -> list[dict]:
-    if not LAWS.exists():
-        pytest.skip(f"the laws corpus is not here ({LAWS}): the shared corpus is not mounted")
-    with LAWS.open(encoding="utf-8") as f:
-        return [json.loads(line) for line in f]
+    return inputs.laws()
 
 
 @pytest.fixture(scope="module")

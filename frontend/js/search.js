@@ -14,7 +14,7 @@ import {
 import { setupSuggest } from "./suggest.js";
 import { searchTools, showWorkspaceLink } from "./workspace.js";
 
-const FACET_ORDER = ["collection", "agency", "year", "category", "doc_type", "validity"];
+const FACET_ORDER = ["collection", "agency", "year", "category", "doc_type", "validity", "relation"];
 const FACET_SHOWN = 8; // values shown before "显示全部"
 
 const $ = (id) => document.getElementById(id);
@@ -23,6 +23,7 @@ const els = {
   start: $("start"), stats: $("stats"), layout: $("results-layout"),
   filters: $("filters"), filterToggle: $("filter-toggle"), facets: $("facets"),
   dateForm: $("date-form"), dateFrom: $("date_from"), dateTo: $("date_to"), dateError: $("date-error"),
+  validForm: $("valid-form"), validOn: $("valid_on"),
   results: $("results"), heading: $("results-heading"), status: $("status"), chips: $("chips"),
   histogram: $("histogram"), sort: $("sort"), notice: $("notice"), hits: $("hits"), pagination: $("pagination"),
   workspaceTools: $("workspace-tools"),
@@ -163,6 +164,7 @@ function render(data) {
   els.heading.textContent = state.q ? `“${state.q}”的检索结果` : "浏览文件";
   els.sort.value = state.sort;
   els.dateFrom.value = state.date_from;
+  els.validOn.value = (state.filters.valid_on || [""])[0];
   els.dateTo.value = state.date_to;
   renderChips();
   renderFacets(data.facets || {});
@@ -261,6 +263,13 @@ function renderHits(hits, total) {
       hit.doc_type ? h("span", { class: "tag" }, hit.doc_type) : null,
       hit.category ? h("span", { class: "tag" }, hit.category) : null,
       hit.pages ? h("span", { class: "tag tag-plain" }, `共 ${hit.pages} 页`) : null);
+    // Versions of one document are one hit: the others are listed in its document view.
+    const flags = (hit.relation_flags || []).filter((f) => f !== "被引用");
+    const versions = hit.other_versions || flags.length
+      ? h("p", { class: "hit-versions" },
+        hit.other_versions ? h("a", { href: `${href}#versions` }, `其他版本 ${hit.other_versions}`) : null,
+        ...flags.map((f) => h("span", { class: "hit-flag" }, f)))
+      : null;
     const snippets = h("ul", { class: "snippets" });
     for (const snip of hit.snippets || []) {
       const pageHref = `${href}#page-${encodeURIComponent(snip.page)}`;
@@ -273,6 +282,7 @@ function renderHits(hits, total) {
         h("h2", { class: "hit-title", id: `hit-${cssId(hit.id)}` }, h("a", { href }, hit.title || "（无题名）")),
         tags,
         meta,
+        versions,
         snippets.childNodes.length ? snippets : null)));
   }
 }
@@ -471,6 +481,13 @@ function wire() {
     els.dateError.hidden = true;
     els.dateFrom.removeAttribute("aria-invalid");
     go({ ...cloneState(state), date_from: from, date_to: to, page: 1 });
+  });
+  els.validForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const next = cloneState(state);
+    if (els.validOn.value) next.filters.valid_on = [els.validOn.value];
+    else delete next.filters.valid_on;
+    go({ ...next, page: 1 });
   });
   els.filterToggle.addEventListener("click", () => {
     const open = els.filterToggle.getAttribute("aria-expanded") !== "true";
