@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 from collections.abc import Callable
 
-from bench import corpus, queries, segmenters
+from bench import corpus, exports, queries, segmenters
 
 REPO = corpus.REPO
 FACETED = "2 facet filters + date range"
@@ -255,6 +255,9 @@ def engine_size(table: Table, notes: list[str], pool: corpus.Pool, size: int, ar
             rss, hwm = server.rss_mb()
             table.add("api", f"chayue serve --workers {workers}: RSS after the load, all processes, MB (peak)",
                       label, f"{rss:.0f} ({hwm:.0f})", "", "", "≤ 500 MB (at 1M)", met(hwm <= 500, f"at {label}"))
+    if size <= exports.MAX_EXPORT:  # the whole index as one search, within the export cap
+        log(f"{label}: exports of the whole index as one search")
+        exports.rows(table, data, label)
     return emb
 
 
