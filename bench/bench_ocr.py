@@ -34,7 +34,8 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from indexer.extract.pdf import PdfExtractor  # noqa: E402
-from indexer.ocr import DOCUMENT_PSM, Ocr  # noqa: E402
+from indexer.ocr import Ocr  # noqa: E402
+from indexer.ocr.tesseract import DOCUMENT_PSM  # noqa: E402
 from tests import inputs  # noqa: E402
 
 LANGS = "chi_sim+eng"

@@ -120,10 +120,10 @@ def split_agencies(text: str) -> list[str]:
     """Joint issuers: '国务院办公厅、中央军委办公厅' or '财政部 税务总局' → one name each.
     A name is kept whole when its parts are not all agency names ('国 务 院' from OCR)."""
     parts = [p for p in re.split(r"[、，,；;\s\u3000]+", text.strip()) if p]
-    if len(parts) > 1 and all(len(p) >= 2 and _AGENCY_END.search(p) for p in parts):
-        return parts
-    whole = _compact(text)
-    return [whole] if whole else []
+    if not (len(parts) > 1 and all(len(p) >= 2 and _AGENCY_END.search(p) for p in parts)):
+        parts = [_compact(text)] if _compact(text) else []
+    # '第五届全国人民代表大会常务委员会': the term (届) is not part of the body's name.
+    return [re.sub(r"^第[一二三四五六七八九十]+届(?=.{4})", "", p) for p in parts]
 
 
 def is_agency(text: str) -> bool:
@@ -203,6 +203,10 @@ def _number_and_signers(line: _Line) -> tuple[str | None, list[str]]:
     return number, signers
 
 
+# '第一章 总则', '第一编 总则': the body has begun ('…第一百零四条的解释' is still the title).
+_PART_HEADING = re.compile(r"^第[一二三四五六七八九十百零〇0-9]+[编章节](?:[\s\u3000]|$)")
+
+
 def _title_like(line: str) -> bool:
     return (len(line) <= 80 and not _SENTENCE_END.search(line) and not line.endswith(("：", ":"))
             and not docnumber.find(line) and not _is_header(line) and dates.parse(line) is None
@@ -215,7 +219,7 @@ def _title_block(head: list[_Line], start: int) -> tuple[str | None, int]:
     lines: list[str] = []
     end = start - 1
     for j in range(start, min(start + 4, len(head))):
-        if not _title_like(head[j].text):
+        if not _title_like(head[j].text) or _PART_HEADING.match(head[j].raw):
             break
         lines.append(head[j].raw)
         end = j

@@ -1,0 +1,99 @@
+"""One PP-OCR engine (RapidOCR on onnxruntime) in a process of its own, models loaded once.
+
+indexer/ocr/rapid.py starts it as `python -I indexer/ocr/rapid_child.py THREADS`
+and talks to it through its pipes, framed as tesseract_child.py is. It imports rapidocr and
+numpy only (not our code); the models are the files inside the rapidocr wheel, given by
+path, so nothing is ever downloaded.
+
+Requests on stdin: width, height, channels (1 or 3) as little-endian int32, then the pixels
+(8-bit gray or RGB). Replies on stdout: a status byte, a uint32 length and a JSON list of
+lines [[x0, y0, x1, y1, x2, y2, x3, y3], text, score, turned], where `turned` says the line
+classifier turned the line 180° before reading it."""
+
+import json
+import os
+import struct
+import sys
+import threading
+import time
+
+
+def watch_parent(parent):
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(1)
+
+
+def main(threads):
+    threading.Thread(target=watch_parent, args=(os.getppid(),), daemon=True).start()
+    requests = sys.stdin.buffer
+    replies = os.fdopen(os.dup(1), "wb")
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # nothing the libraries print mixes in
+
+    def reply(status, payload=b""):
+        replies.write(struct.pack("<BI", status, len(payload)) + payload)
+        replies.flush()
+
+    import numpy as np
+    import rapidocr
+    from rapidocr import RapidOCR
+    from rapidocr.utils.process_img import map_boxes_to_original
+
+    models = os.path.join(os.path.dirname(rapidocr.__file__), "models")
+    n = int(threads)
+    params = {
+        "Global.log_level": "critical",
+        "Det.model_path": os.path.join(models, "PP-OCRv6_det_small.onnx"),
+        "Rec.model_path": os.path.join(models, "PP-OCRv6_rec_small.onnx"),
+        "Cls.model_path": os.path.join(models, "ch_ppocr_mobile_v2.0_cls_mobile.onnx"),
+        "EngineConfig.onnxruntime.intra_op_num_threads": n,
+        "EngineConfig.onnxruntime.inter_op_num_threads": n,
+    }
+    try:
+        engine = RapidOCR(params=params)
+        # Load all three models now, so a page's time is reading, and a missing model is
+        # reported at start.
+        engine._load_det_model(), engine._load_cls_model(), engine._load_rec_model()
+    except Exception as e:  # noqa: BLE001 - reported to the service, which names it
+        reply(1, f"{type(e).__name__}: {e}".encode())
+        return
+    from importlib.metadata import version
+    reply(0, version("rapidocr").encode())
+    while True:
+        head = requests.read(12)
+        if len(head) < 12:
+            return
+        width, height, channels = struct.unpack("<3i", head)
+        size = width * height * channels
+        pixels = requests.read(size)
+        if len(pixels) < size:
+            return
+        img = np.frombuffer(pixels, np.uint8).reshape(height, width, channels)
+        if channels == 1:
+            img = np.repeat(img, 3, axis=2)
+        img = np.ascontiguousarray(img[..., ::-1])  # RGB → BGR, as OpenCV-trained models take it
+        lines = []
+        small, record = engine.preprocess_img(img)
+        det, cls, rec, crops = engine.run_ocr_steps(small, record)
+        if det.boxes is not None and rec.txts is not None and cls.cls_res is not None:
+            boxes = map_boxes_to_original(det.boxes, record, height, width)
+            texts, scores = list(rec.txts), [float(x) for x in rec.scores]
+            turned = [label == "180" for label, _ in cls.cls_res]
+            # The classifier turns the odd line of an upright page upside down (a line of
+            # a clean traditional page came out as '养', 0.43): a turned line is read
+            # unturned too, and the surer reading kept.
+            again = [i for i, t in enumerate(turned) if t]
+            if again:
+                rec2 = engine.recognize_txt([crops[i] for i in again])
+                for i, text, score in zip(again, rec2.txts, rec2.scores):
+                    if float(score) > scores[i]:
+                        texts[i], scores[i], turned[i] = text, float(score), False
+            for box, text, score, t in zip(boxes, texts, scores, turned):
+                if text.strip():
+                    lines.append([[round(float(v)) for v in box.ravel()], text, score, t])
+        reply(0, json.dumps(lines, ensure_ascii=False).encode())
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
+    os._exit(0)
