@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 from collections.abc import Callable
 
-from bench import corpus, queries, segmenters
+from bench import corpus, exports, queries, segmenters
 
 REPO = corpus.REPO
 FACETED = "2 facet filters + date range"
@@ -284,6 +284,9 @@ def engine_size(table: Table, notes: list[str], pool: corpus.Pool, size: int, ar
             table.add("api", f"chayue serve --workers {workers}: RSS after the load, all processes, MB (peak)",
                       label, f"{rss:.0f} ({hwm:.0f})", "", "", "≤ 500 MB (at 1M)", met(hwm <= 500, f"at {label}"))
     flood_row(table, data, shapes, label, args, log)
+    if size <= exports.MAX_EXPORT:  # the whole index as one search, within the export cap
+        log(f"{label}: exports of the whole index as one search")
+        exports.rows(table, data, label)
     return emb
 
 
@@ -303,7 +306,7 @@ def flood_row(table: Table, data: Path, shapes: list[queries.Shape], label: str,
     runs = {}
     for name, clients, settings in (("alone", 0, {}), ("flood", FLOOD_CLIENTS, {}),
                                     ("no admission", FLOOD_CLIENTS, {"CHAYUE_MAX_EXPENSIVE": "100000"})):
-        with queries.Server(data, workers=1, settings=settings) as server:
+        with queries.Server(data, workers=1, env=settings) as server:
             idle = server.rss_mb()[0]
             out = queries.flood(server.url, costly, cheap, clients, args.flood_seconds, lambda s=server: s.rss_mb()[0])
             runs[name] = (out, idle, server.rss_mb()[1])

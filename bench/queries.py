@@ -142,11 +142,11 @@ def free_port() -> int:
 class Server:
     """`chayue serve` as a subprocess on loopback."""
 
-    def __init__(self, data: Path, workers: int = 1, settings: dict[str, str] | None = None):
+    def __init__(self, data: Path, workers: int = 1, env: dict[str, str] | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.workers = workers
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CHAYUE_")} | (settings or {})
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CHAYUE_")} | (env or {})
         self.proc = subprocess.Popen(
             [str(Path(sys.executable).with_name("chayue")), "serve", "--data", str(data),
              "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers)],

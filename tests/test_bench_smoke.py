@@ -53,7 +53,8 @@ def test_bench_prints_one_table_with_every_row(bench_run):
                    "indexer peak memory", "index on disk", "FTS5 vocabulary equals our tokens",
                    "frequent word", "rare word", "two words", "phrase", "文号 lookup",
                    "2 facet filters + date range", "deep page", "HTTP 1 client", "HTTP 8 clients",
-                   "RSS after the load", "50-client flood", "under the flood", "Elasticsearch backend"):
+                   "RSS after the load", "50-client flood", "under the flood", "Elasticsearch backend",
+                   "-hit search as csv", "-hit search as xlsx"):
         assert needle in body, needle
     assert "| search, HTTP 1 client |" in body and "errors" not in body
     assert "totals differ" not in text

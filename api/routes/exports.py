@@ -25,6 +25,7 @@ from fastapi import APIRouter, Depends, Path as PathParam, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from analysis.abbreviations import names_for
 from api.citation import agencies, csl_item, gbt7714
 from api.admission import admit_expensive
 from api.deps import get_audience, get_engine, get_settings
@@ -97,9 +98,10 @@ class SearchRequest:
     q: str
     params: dict[str, Any]
     sort: str
+    names: Any = None  # other names of agencies and laws the query also searches (expand)
 
     def spec(self, size: int, offset: int = 0) -> SearchSpec:
-        return SearchSpec(query=syntax.to_node(syntax.parse(self.q)), filters=filters_from(self.params),
+        return SearchSpec(query=syntax.to_node(syntax.parse(self.q, self.names)), filters=filters_from(self.params),
                           sort=self.sort, offset=offset, size=size, fields=EXPORT_FIELDS)  # type: ignore[arg-type]
 
 
@@ -109,17 +111,21 @@ def search_request(
     validity: Str = None, fonds: Str = None,
     year: Annotated[list[Annotated[int, Query(ge=1000, le=2999)]] | None, Query(max_length=50)] = None,
     date_from: IsoDate = None, date_to: IsoDate = None,
-    valid_on: IsoDate = None, relation: Str = None, versions: Literal["group", "all"] = "group",
+    valid_on: IsoDate = None,
+    relation: Str = None,
+    versions: Literal["group", "all"] = "group",
     access: Annotated[list[Literal["open", "reading_room", "restricted"]] | None, Query(description="staff only")] = None,
     sort: Literal["relevance", "date_desc", "date_asc"] = "relevance",
+    expand: bool = True,
     audience: Audience = Depends(get_audience),
+    settings: Settings = Depends(get_settings),
 ) -> SearchRequest:
-    """The search's parameters, as GET /api/search takes them (without paging)."""
+    """The search's parameters, as GET /api/search takes them (without paging), read the same way."""
     params = {"collection": collection, "agency": agency, "category": category, "doc_type": doc_type,
               "validity": validity, "fonds": fonds, "year": year, "date_from": _date(date_from, "date_from"),
-              "date_to": _date(date_to, "date_to"), "valid_on": _date(valid_on, "valid_on"), "relation": relation,
-              "versions": versions, "access": access if audience == Audience.staff else None}
-    return SearchRequest(q=q, params=params, sort=sort)
+              "date_to": _date(date_to, "date_to"), "access": access if audience == Audience.staff else None,
+              "valid_on": _date(valid_on, "valid_on"), "relation": relation, "versions": versions}
+    return SearchRequest(q=q, params=params, sort=sort, names=names_for(settings.data) if expand else None)
 
 
 def doc_url(request: Request, doc_id: str) -> str:
