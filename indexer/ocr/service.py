@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 ENGINES = ("rapid", "tesseract")
 # Bump when what is cached for a page changes (cleaning, layout, the result's shape), so old
 # entries are not reused; the engine's own version is in the key as well.
-CACHE_VERSION = 10
+CACHE_VERSION = 11
 
 
 @dataclass(frozen=True)
@@ -184,7 +184,8 @@ class Ocr:
             raise ExtractionError(f"{where}: OCR 失败 / {e}") from e
         if self.progress is not None:
             self.progress(number)
-        return Page(number=number, text=result.text, ocr=True, confidence=result.confidence)
+        return Page(number=number, text=result.text, ocr=True, confidence=result.confidence,
+                    size=result.size, lines=[[round(v) for v in x[:6]] for x in result.lines])
 
     def _key(self, langs: str) -> str:
         return langs if self.engine_name == "tesseract" else self.engine_name
