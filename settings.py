@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     ocr_languages: str = "chi_sim+eng"  # tesseract's; PP-OCR reads both scripts and Latin
     ocr_workers: int = 0  # 0 = one per core
     max_file_mb: int = 512
+    file_seconds: float = Field(900.0, gt=0, description="Reading one file may take this long, else it fails.")
+    file_memory_mb: float = Field(2048, gt=0, description="Reading one file may add this much memory, else it fails.")
 
     @property
     def index_dir(self) -> Path:

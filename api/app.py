@@ -11,7 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
 from api.access import audience_of
-from api.routes import documents, exports, feed, search, service
+from api.routes import documents, exports, feed, relations, search, service
 from engine.model import Audience
 from settings import Settings, get_settings
 
@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(search.router)
     app.include_router(documents.router)
+    app.include_router(relations.router)
     app.include_router(service.router)
     app.include_router(exports.router)
     app.include_router(feed.router)

@@ -24,6 +24,10 @@ class HitOut(BaseModel):
     year: int | None = None
     pages: int | None = None
     archival_code: str | None = None
+    effective: str | None = Field(None, description="施行日期")
+    ended: str | None = Field(None, description="repealed or superseded on this day")
+    relation_flags: list[str] = Field([], description="关联: 被修改过, 已被废止, 已被替代 …")
+    other_versions: int = Field(0, description="other versions of this document the caller may see (其他版本 N)")
     score: float
     snippets: list[SnippetOut] = []
 
@@ -39,6 +43,16 @@ class LooserOut(BaseModel):
     dropped_filters: bool = False
 
 
+class ExpandedOut(BaseModel):
+    typed: str = Field(description="what was typed (normalised), e.g. 国办")
+    names: list[str] = Field(description="the other names also searched, ranked a little below, e.g. 国务院办公厅")
+
+
+class DidYouMeanOut(BaseModel):
+    q: str = Field(description="a 文号 or title one character off the query that finds documents")
+    field: str = Field(description="`doc_number` or `title`")
+
+
 class SearchOut(BaseModel):
     total: int
     hits: list[HitOut]
@@ -48,6 +62,10 @@ class SearchOut(BaseModel):
     size: int
     next_cursor: str | None = Field(None, description="pass as `cursor` for the next page (deep paging)")
     looser: LooserOut | None = Field(None, description="offered when there are no results")
+    expanded: list[ExpandedOut] = Field([], description="abbreviations and other names also searched; "
+                                        "`expand=false` searches the typed words only")
+    did_you_mean: list[DidYouMeanOut] = Field([], description="offered when there are no results: 文号 or "
+                                              "titles one character off")
 
 
 class PageOut(BaseModel):
@@ -67,6 +85,53 @@ class LinksOut(BaseModel):
     file: str | None = Field(None, description="download of the original; null when not allowed")
     page_image: str | None = Field(None, description="template with {n} for a page image (PNG)")
     similar: str
+
+
+class DocRefOut(BaseModel):
+    id: str
+    title: str
+    date: str | None = None
+    validity: str | None = None
+
+
+class RelationOut(BaseModel):
+    kind: str = Field(description="修改, 废止, 替代, 根据, 转发, 印发, 解读")
+    text: str = Field(description="the other document as this one names it (or its title)")
+    document: DocRefOut | None = Field(None, description="the other document; null when it is not here "
+                                                         "or the caller may not see it")
+    date: str | None = None
+    source: str = Field(description="manifest, title or text: where the relation was read")
+    extracted: bool = Field(description="read from the title or text, not from a catalogue")
+
+
+class VersionOut(DocRefOut):
+    effective: str | None = None
+    ended: str | None = None
+    current: bool = Field(description="the newest version here")
+
+
+class EventOut(BaseModel):
+    date: str
+    kind: str = Field(description="版本, 修改, 施行, 废止, 替代, 解读")
+    text: str
+    document: DocRefOut | None = None
+
+
+class StatusOut(BaseModel):
+    validity: str | None = None
+    effective: str | None = None
+    ended: str | None = None
+    ended_by: DocRefOut | None = Field(None, description="what repealed or superseded it (when the caller may see it)")
+    line: str = Field(description="the status as the page shows it, e.g. 现行有效，2020-06-20 修订，2021-01-01 施行")
+
+
+class RelationsOut(BaseModel):
+    status: StatusOut
+    versions: list[VersionOut] = Field(description="versions of this document the caller may see, newest first")
+    cites: list[RelationOut] = Field(description="what this document amends, repeals, cites, forwards, interprets")
+    cited_by: list[RelationOut] = Field(description="documents the caller may see that point at this one")
+    cited_by_total: int
+    timeline: list[EventOut] = Field(description="versions, amendments, entry into force, end: oldest first")
 
 
 class DocumentOut(BaseModel):
@@ -93,6 +158,9 @@ class DocumentOut(BaseModel):
     media_type: str | None = None
     links: LinksOut
     matches: list[SnippetOut] | None = Field(None, description="every match of `q`, in reading order")
+    effective: str | None = Field(None, description="施行日期")
+    ended: str | None = None
+    relations: RelationsOut | None = Field(None, description="as GET /api/documents/{id}/relations")
     provenance: dict[str, str] | None = Field(
         None, description="staff only: where each field's value came from (manifest, layout, file properties, "
                           "file name)")

@@ -136,6 +136,31 @@ def analysis_row(table: Table, args: argparse.Namespace) -> None:
               f"{a['one_process'] / a['two_processes']:.2f}×", "≥ 5 MB/s", met(mb / a["two_processes"] >= 5))
 
 
+# Floors the relevance test set holds (tests/relevance/test_relevance.py), as goals here.
+RELEVANCE_GOALS = {"fragment": 0.95, "passage": 0.95, "traditional": 0.95, "title": 0.98, "short title": 0.98,
+                   "文号": 0.98, "ocr": 0.9}
+
+
+def relevance_rows(table: Table, args: argparse.Namespace) -> None:
+    """MRR@10, recall@10 and the zero-result rate per kind of query (bench/relevance.py),
+    chayue beside FTS5 over the same tokens and the same queries."""
+    try:
+        rows = run_json(["bench.relevance", "--out", str(args.out)])
+    except RuntimeError as exc:
+        table.add("relevance", "bench/relevance.py failed", "", str(exc).strip().splitlines()[-1][:160])
+        return
+    for r in rows:
+        floor = RELEVANCE_GOALS.get(r["kind"])
+        goal = f"MRR ≥ {floor}" if floor else ""
+        ok = met(r["mrr"] >= floor) if floor else ""
+        if r["kind"] in ("fragment", "passage", "traditional"):
+            goal += ", no zero results"
+            ok = met(r["mrr"] >= floor and r["zero"] == 0)
+        table.add("relevance", f"{r['kind']} ({r['n']} queries): MRR@10 · recall@10 · zero-result rate",
+                  f"{r['docs']}", f"{r['mrr']:.3f} · {r['recall']:.3f} · {r['zero']:.3f}",
+                  f"{r['fts5_mrr']:.3f} · {r['fts5_recall']:.3f} · {r['fts5_zero']:.3f} (FTS5)", "", goal, ok)
+
+
 def engine_size(table: Table, notes: list[str], pool: corpus.Pool, size: int, args: argparse.Namespace,
                 log: Callable[[str], None], first: bool) -> dict[str, Any]:
     """Build (or reuse) the embedded index and the FTS5 baseline at one size, then time the
@@ -325,6 +350,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.large:
         log(f"indexing through the real analysis ({args.analysis_docs} documents)")
         analysis_row(table, args)
+        log("relevance of the queries people type (bench/relevance.py)")
+        relevance_rows(table, args)
 
     engine_rows = {size: engine_size(table, notes, pool, size, args, log, first=i == 0) for i, size in enumerate(sizes)}
     memory_rows(table, engine_rows)

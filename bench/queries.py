@@ -109,7 +109,10 @@ class InProcess:
         from engine import Engine
         from engine.embedded import open_embedded
 
+        from settings import Settings
+
         self.engine = engine if engine is not None else Engine(open_embedded(data))
+        self.settings = Settings(data=data) if data is not None else Settings()
 
     @classmethod
     def elastic(cls, alias: str) -> InProcess:
@@ -126,7 +129,7 @@ class InProcess:
 
         # Parameters as the query string carries them; the rest keep the route's defaults.
         return search(q=shape.q, page=shape.page, size=10, engine=self.engine, audience=Audience.public,
-                      **shape.params)
+                      settings=self.settings, **shape.params)
 
 
 # -- over HTTP ----------------------------------------------------------------------------

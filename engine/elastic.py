@@ -23,7 +23,8 @@ from elasticsearch.helpers import streaming_bulk
 from engine.base import EngineUnavailable, InvalidCursor
 from engine.model import FacetValue, Hit, SearchResult
 from engine.query import (
-    Bool, Boost, ConstScore, MatchAll, MatchNone, Node, Phrase, Prefix, Range, SearchSpec, Term, Terms,
+    Bool, Boost, ConstScore, Fuzzy, MatchAll, MatchNone, NearPhrase, Node, Phrase, Prefix, Range, SearchSpec, Term,
+    Terms,
 )
 from engine.schema import MULTI_VALUED, catalogue, fields
 
@@ -125,6 +126,19 @@ def to_dsl(node: Node, *, scoring: bool = True) -> Json:
         # The field's analyzer is `pretokenized` (whitespace): the tokens are already cut, so
         # joining them with single spaces gives back exactly these tokens and positions.
         return {"match_phrase": {node.field: {"query": " ".join(node.tokens)}}}
+    if isinstance(node, NearPhrase):
+        # The two sides each a phrase (max_gaps 0), in order, at most max_gap positions apart.
+        # https://www.elastic.co/docs/reference/query-languages/query-dsl/query-dsl-intervals-query
+        sides = [{"match": {"query": " ".join(side), "max_gaps": 0, "ordered": True}}
+                 for side in (node.head, node.tail)]
+        return {"intervals": {node.field: {"all_of": {"intervals": sides, "max_gaps": node.max_gap,
+                                                      "ordered": True}}}}
+    if isinstance(node, Fuzzy):
+        # Levenshtein distance with a swap of two neighbours as one edit, as tantivy's
+        # transposition_cost_one; no prefix held fixed.
+        # https://www.elastic.co/docs/reference/query-languages/query-dsl/query-dsl-fuzzy-query
+        return {"fuzzy": {node.field: {"value": node.value, "fuzziness": node.distance,
+                                       "transpositions": True, "prefix_length": 0}}}
     if isinstance(node, Prefix):
         return {"prefix": {node.field: {"value": node.value}}}
     if isinstance(node, Range):

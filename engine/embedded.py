@@ -22,7 +22,8 @@ import tantivy
 from engine.base import EngineUnavailable, InvalidCursor
 from engine.model import FacetValue, Hit, SearchResult
 from engine.query import (
-    Bool, Boost, ConstScore, MatchAll, MatchNone, Node, Phrase, Prefix, Range, SearchSpec, Term, Terms,
+    Bool, Boost, ConstScore, Fuzzy, MatchAll, MatchNone, NearPhrase, Node, Phrase, Prefix, Range, SearchSpec, Term,
+    Terms,
 )
 from engine.schema import MULTI_VALUED, PRETOKENIZED, fields, tantivy_schema
 
@@ -248,6 +249,16 @@ class EmbeddedBackend:
             if len(node.tokens) < 2:
                 return Q.term_query(s, node.field, node.tokens[0]) if node.tokens else Q.empty_query()
             return Q.phrase_query(s, node.field, list(node.tokens))
+        if isinstance(node, NearPhrase):
+            # One phrase per gap, the terms at their offsets: tantivy's slop would also let
+            # the gap fall inside either side.
+            head = [(i, t) for i, t in enumerate(node.head)]
+            return Q.boolean_query([(tantivy.Occur.Should, Q.phrase_query(
+                s, node.field, head + [(len(head) + gap + i, t) for i, t in enumerate(node.tail)]))
+                for gap in range(node.max_gap + 1)])
+        if isinstance(node, Fuzzy):
+            return Q.fuzzy_term_query(s, node.field, node.value, distance=node.distance,
+                                      transposition_cost_one=True, prefix=False)
         if isinstance(node, Prefix):
             return Q.regex_query(s, node.field, _regex_escape(node.value) + ".*")
         if isinstance(node, Range):

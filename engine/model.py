@@ -56,6 +56,13 @@ class Document:
     archival_code: str | None = None
     retention: str | None = None
     validity: str | None = None
+    effective: dt.date | None = None  # 施行日期
+    ended: dt.date | None = None  # repealed or superseded on this day (derived or from the manifest)
+    ended_by: str | None = None  # by this document (id)
+    relations: list[dict[str, Any]] = field(default_factory=list)  # outgoing, as indexer.relations.Relation.to_json()
+    relation_flags: list[str] = field(default_factory=list)  # derived: 被修改过, 已被废止, 已被替代 …
+    version_group: str | None = None  # versions of one document share it
+    version_state: str | None = None  # current, or former when a newer version is in the collection
     classification: str | None = None  # 密级 found in the text
     access: str = "open"
     source_path: str | None = None

@@ -34,6 +34,28 @@ class Phrase:
 
 
 @dataclass(frozen=True)
+class NearPhrase:
+    """`head` then `tail`, each a phrase, with at most `max_gap` positions between the two:
+    what is left of a phrase when one character in it was read wrong (two bigrams lost) or
+    dropped (one lost), as OCR does."""
+
+    field: str
+    head: tuple[str, ...]
+    tail: tuple[str, ...]
+    max_gap: int
+
+
+@dataclass(frozen=True)
+class Fuzzy:
+    """A term within `distance` edits (insert, delete, substitute, swap two neighbours) of
+    `value`: a 文号 or title typed one character off."""
+
+    field: str
+    value: str
+    distance: int = 1
+
+
+@dataclass(frozen=True)
 class Prefix:
     field: str
     value: str
@@ -76,7 +98,7 @@ class MatchNone:
     pass
 
 
-Node = Union[Term, Terms, Phrase, Prefix, Range, Bool, Boost, ConstScore, MatchAll, MatchNone]
+Node = Union[Term, Terms, Phrase, NearPhrase, Fuzzy, Prefix, Range, Bool, Boost, ConstScore, MatchAll, MatchNone]
 
 Sort = Literal["relevance", "date_desc", "date_asc"]
 

@@ -10,6 +10,7 @@ from typing import Any
 from analysis import dates, docnumber
 from analysis.normalize import normalize
 from analysis.segment import analyze
+from analysis.titles import target_keys, version_key
 from engine.model import Document, Page
 from engine.suggest import suggest_keys
 
@@ -42,6 +43,7 @@ def to_record(doc: Document) -> dict[str, Any]:
         "archival_code": doc.archival_code,
         "retention": doc.retention,
         "validity": doc.validity,
+        **validity_fields(doc),
         "classification": doc.classification,
         "access": doc.access,
         "body_words": " ".join(body_words),
@@ -75,6 +77,41 @@ def _iso(value: date | str | None) -> str | None:
         return value.isoformat() if value else None
     parsed = dates.parse(str(value)[:10]) or dates.parse(str(value))
     return parsed.isoformat() if parsed else None
+
+
+NO_LONGER_VALID = ("已废止", "失效", "历史版本")
+
+
+def validity_fields(doc: Document) -> dict[str, Any]:
+    """施行日期, end and relations as indexed. valid_from/valid_until make "in force on day D"
+    two range tests (valid_from ≤ D < valid_until); a document said to be no longer valid
+    whose end is unknown is never shown as in force (valid_until = valid_from)."""
+    start = doc.effective or _date_of(doc.date) or _date_of(doc.published)
+    if doc.collection != "current" and not doc.validity:
+        start = None  # an archive item has no validity to speak of
+    until = doc.ended if doc.ended else (start if doc.validity in NO_LONGER_VALID else None)
+    keys: list[str] = []
+    for r in doc.relations:
+        for k in target_keys(str(r.get("target", ""))) + (["id:" + r["target_id"]] if r.get("target_id") else []):
+            if k not in keys:
+                keys.append(k)
+    return {
+        "effective": _iso(doc.effective),
+        "ended": _iso(doc.ended),
+        "ended_by": doc.ended_by,
+        "valid_from": _iso(start),
+        "valid_until": _iso(until),
+        "relations": [json.dumps(r, ensure_ascii=False, sort_keys=True) for r in doc.relations],
+        "relation_keys": keys,
+        "relation_flags": list(doc.relation_flags),
+        "version_group": doc.version_group or version_key(doc.title or "", doc.id),
+        "version_state": doc.version_state or "current",
+    }
+
+
+def _date_of(value: date | str | None) -> date | None:
+    iso = _iso(value)
+    return date.fromisoformat(iso) if iso else None
 
 
 # Prefixes people leave out when they name a document: 档案法 for 中华人民共和国档案法.

@@ -15,7 +15,7 @@ PRETOKENIZED = "pretokenized"  # analyzer name in the mapping = tokenizer name i
 
 # Fields that hold several values (ES arrays, tantivy multi-valued fields).
 MULTI_VALUED = frozenset({"agency", "recipients", "title_key", "page_text", "page_confidence", "page_lines", "suggest_keys",
-                          "provenance"})
+                          "provenance", "relations", "relation_keys", "relation_flags"})
 
 
 @dataclass(frozen=True)

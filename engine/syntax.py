@@ -6,7 +6,14 @@
     档案 OR 文书       either
     标题:档案 文号:佳政发〔2007〕12号 机关:国务院 年份:2007 年份:2001-2007
 
-Bad syntax is never an error: what cannot be read as syntax is read as words."""
+Bad syntax is never an error: what cannot be read as syntax is read as words.
+
+Text is matched so that what occurs in a document is found whatever the segmenter does at
+the ends of the query (recall comes from the character bigrams, and a character left alone
+at an end is not required to stand alone in the text), a passage typed in pieces ranks the
+document holding it whole first, a phrase with one character misread by OCR still finds
+its scan below the exact matches, and other names of agencies and laws
+(analysis/abbreviations.py) are searched a little below the words typed."""
 
 from __future__ import annotations
 
@@ -15,9 +22,12 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from analysis import docnumber
+from analysis.abbreviations import Names
 from analysis.normalize import normalize
-from analysis.segment import bigrams, words
-from engine.query import Bool, Boost, ConstScore, MatchAll, MatchNone, Node, Phrase, Prefix, Range, Term
+from analysis.segment import _CJK, bigrams, words
+from engine.query import (
+    Bool, Boost, ConstScore, Fuzzy, MatchAll, MatchNone, NearPhrase, Node, Phrase, Prefix, Range, Term,
+)
 
 # Field prefixes accepted in the box (Chinese first, English for API users).
 FIELD_ALIASES = {
@@ -34,6 +44,21 @@ W_TITLE_GRAMS = 1.0
 W_BODY_GRAMS = 0.25
 DOC_NUMBER_SCORE = 1000.0
 TITLE_EXACT_SCORE = 50.0
+# A 文号 series (国办发〔2019〕) lists its documents by number: number n scores
+# SERIES_SCORE - n for n up to SERIES_LADDER, the rest of the series SERIES_REST.
+SERIES_SCORE = 900.0
+SERIES_LADDER = 300
+SERIES_REST = 500.0
+# Words typed in pieces (档案 管理) found side by side, in this order, as one phrase.
+W_ADJACENT_TITLE = 2.0
+W_ADJACENT_BODY = 0.5
+# Another name of what was typed (国办 → 国务院办公厅): a little below the words typed.
+W_OTHER_NAME = 0.8
+OTHER_AGENCY_SCORE = 1.0
+# A phrase with one character misread: a constant score, below any exact match.
+NEAR_SCORE = 0.2
+NEAR_MIN_GRAMS = 4  # a phrase this long (five characters) or longer is matched near-missed
+NEAR_SPLIT_GRAMS = 9  # from here on, either half found whole is a near miss
 
 
 @dataclass
@@ -41,6 +66,9 @@ class Unit:
     text: str
     field: str | None = None  # None = everywhere
     phrase: bool = False
+    typed: str | None = None  # the part of `text` that has other names (abbreviations)
+    names: tuple[str, ...] = ()  # those other names
+    also: tuple[str, ...] = ()  # `text` with each of them put in, searched too
 
 
 @dataclass
@@ -57,18 +85,25 @@ class ParsedQuery:
     def units(self) -> list[Unit]:
         return [u for g in self.groups for u in g]
 
+    def expansions(self) -> list[tuple[str, tuple[str, ...]]]:
+        """(what was typed, the other names also searched) for each unit that had some."""
+        return [(u.typed, u.names) for u in self.units() if u.typed and u.names]
+
 
 _CJK_GAP = re.compile(r"([\u3400-\u9fff])\s+(?=([\u3400-\u9fff]))")
 _TOKEN = re.compile(r'-?"[^"]*"|\S+')
 
 
-def parse(q: str) -> ParsedQuery:
+def parse(q: str, names: Names | None = None) -> ParsedQuery:
+    """The box's text as units; with `names`, each plain unit naming an agency or a law by
+    another name (国办, 个税法) also searches the names it stands for."""
     # NFKC makes full-width quotes, colons and spaces plain; curly quotes become straight.
     q = unicodedata.normalize("NFKC", q).replace("“", '"').replace("”", '"')
     out = ParsedQuery()
-    # A query that is only a 文号, in any bracket style and spacing (佳档发 [2007] 15号),
-    # is one unit, so its exact-文号 match can rank it first.
-    if _doc_number(q.strip()):
+    # A query that is only a 文号 or a series of them, in any bracket style and spacing
+    # (佳档发 [2007] 15号, 国发2019年5号, 国办发〔2019〕), is one unit, so its exact-文号
+    # match can rank it first.
+    if _doc_number(q.strip()) or docnumber.series(q.strip()):
         out.groups.append([Unit(re.sub(r"\s+", "", q))])
         return out
     if q.count('"') % 2:
@@ -86,7 +121,11 @@ def parse(q: str) -> ParsedQuery:
             continue
         if negate:
             out.excluded.append(unit)
-        elif pending_or:
+            pending_or = False
+            continue
+        if names is not None and unit.field in (None, "title"):
+            _add_names(unit, names)
+        if pending_or:
             out.groups[-1].append(unit)
         else:
             out.groups.append([unit])
@@ -116,6 +155,12 @@ def _unit(raw: str, out: ParsedQuery, negate: bool = False) -> Unit | None:
     return Unit(raw) if _has_content(raw) else None
 
 
+def _add_names(unit: Unit, names: Names) -> None:
+    found = names.expand(unit.text)
+    if found:
+        unit.typed, unit.names, unit.also = found.typed, found.names, found.texts
+
+
 def _years(value: str) -> tuple[int, int] | None:
     m = re.fullmatch(r"((?:1[89]|20)\d\d)(?:-((?:1[89]|20)\d\d))?", value)
     if not m:
@@ -135,6 +180,9 @@ def unit_node(unit: Unit, grams_only: bool = False) -> Node:
         return Range("year", *years) if years else MatchNone()
     if unit.field == "doc_number":
         canonical = _doc_number(unit.text)
+        series = None if canonical else docnumber.series(unit.text)
+        if series:
+            return _series(series)
         return Term("doc_number_key", docnumber.key(canonical or unit.text))
     if unit.field == "agency":
         # Agencies are stored as written; try the query as typed and normalised (機關:國務院).
@@ -146,22 +194,115 @@ def unit_node(unit: Unit, grams_only: bool = False) -> Node:
         if grams:
             alts.append(_phrase("title_grams", grams))
         return Bool(should=tuple(alts))
-    n = normalize(unit.text)
-    ws, gs = tuple(words(n)), tuple(bigrams(n))
+    node = _text_node(unit.text, unit.field, unit.phrase, grams_only)
+    if not unit.also:
+        return node
+    # Other names rank a little below the words typed; an agency's other name also matches
+    # the documents it issued.
+    # A longer name matches more tokens, each scoring: its weight is shared out over them, so
+    # that a document naming it scores about W_OTHER_NAME of one holding what was typed.
+    others: list[Node] = [node]
+    typed = normalize(unit.text)
+    for text in unit.also:
+        n = normalize(text)
+        scale = (W_OTHER_NAME * min(1.0, len(words(typed)) / max(1, len(words(n)))),
+                 W_OTHER_NAME * min(1.0, len(bigrams(typed)) / max(1, len(bigrams(n)))))
+        others.append(_text_node(text, unit.field, unit.phrase, grams_only, scale))
+    if unit.field is None:
+        others += [ConstScore(Term("agency", name), OTHER_AGENCY_SCORE) for name in unit.names]
+    return Bool(should=tuple(others))
+
+
+def _text_node(text: str, field: str | None, phrase: bool, grams_only: bool,
+               scale: tuple[float, float] | None = None) -> Node:
+    """The text in titles and bodies; `scale` (words, bigrams) marks another name of what was
+    typed: its weights scaled, an exact title below one typed, and no 文号 or near-miss
+    clauses of its own."""
+    n = normalize(text)
+    ws, gs = tuple(words(n)), recall_grams(n)
+    sw, sg = scale or (1.0, 1.0)
     should: list[Node] = []
-    fields = ("title",) if unit.field == "title" else ("title", "body")
+    fields = ("title",) if field == "title" else ("title", "body")
     for f in fields:
         if not grams_only and ws:
-            should.append(Boost(_phrase(f"{f}_words", ws), W_TITLE_WORDS if f == "title" else W_BODY_WORDS))
+            should.append(Boost(_phrase(f"{f}_words", ws), sw * (W_TITLE_WORDS if f == "title" else W_BODY_WORDS)))
         if gs:
-            should.append(Boost(_phrase(f"{f}_grams", gs), W_TITLE_GRAMS if f == "title" else W_BODY_GRAMS))
-    if unit.field in (None, "title") and not grams_only:
-        should.append(ConstScore(Term("title_key", re.sub(r"\s+", "", n)), TITLE_EXACT_SCORE))
-    if unit.field is None and not grams_only:
-        canonical = _doc_number(unit.text)
+            should.append(Boost(_phrase(f"{f}_grams", gs), sg * (W_TITLE_GRAMS if f == "title" else W_BODY_GRAMS)))
+        if len(gs) == 1 and _CJK.fullmatch(gs[0]):
+            # One character alone (the last piece of a passage cut mid-word, 拍 of 拍卖): in
+            # the text it is mostly the first of a pair.
+            should.append(Prefix(f"{f}_grams", gs[0]))
+    if field in (None, "title") and not grams_only:
+        exact = TITLE_EXACT_SCORE if scale is None else TITLE_EXACT_SCORE * W_OTHER_NAME
+        should.append(ConstScore(Term("title_key", re.sub(r"\s+", "", n)), exact))
+    if scale is not None:
+        return Bool(should=tuple(should))
+    if field is None and not grams_only:
+        canonical = _doc_number(text)
         if canonical:
             should.append(ConstScore(Term("doc_number_key", docnumber.key(canonical)), DOC_NUMBER_SCORE))
+        else:
+            series = docnumber.series(text)
+            if series:
+                should.append(_series(series))
+    if field is None and not phrase:
+        near = near_misses("body_grams", gs)
+        if near:
+            should.append(ConstScore(near[0] if len(near) == 1 else Bool(should=tuple(near)), NEAR_SCORE))
     return Bool(should=tuple(should))
+
+
+def recall_grams(normalized: str) -> tuple[str, ...]:
+    """The bigrams a text must have in a row to contain the query's text. A character alone
+    at either end of the query (`，保` or `保，`: a run of one between the end and a mark)
+    is left out: in the text it is likely part of a pair with its neighbour (保障), which
+    the query cannot know. Kept when nothing else would be left."""
+    gs = bigrams(normalized)
+    if len(gs) < 2:
+        return tuple(gs)
+    head, tail = 0, len(gs)
+    if _CJK.fullmatch(gs[0]) and _alone_at(normalized, gs[0], first=True):
+        head = 1
+    if tail - head > 1 and _CJK.fullmatch(gs[-1]) and _alone_at(normalized, gs[-1], first=False):
+        tail -= 1
+    kept = gs[head:tail]
+    return tuple(kept if any(len(g) == 2 and _CJK.match(g) for g in kept) else gs)
+
+
+def _alone_at(normalized: str, char: str, *, first: bool) -> bool:
+    """True when `char` is the query's first (last) character, a run of one by itself: the
+    text around it there is not the query's to know."""
+    t = normalized.strip()
+    return bool(t) and (t[0] == char if first else t[-1] == char)
+
+
+def near_misses(field: str, grams: tuple[str, ...]) -> list[Node]:
+    """What is left of the phrase `grams` when one character in it is misread: for each
+    character, the bigrams on either side of it with up to two positions between them (a
+    substitution loses two bigrams, a dropped character one). A long phrase is near-missed
+    when either half is found whole, which is cheaper and as telling."""
+    n = len(grams)
+    if n < NEAR_MIN_GRAMS:
+        return []
+    if n >= NEAR_SPLIT_GRAMS:
+        half = n // 2
+        return [Phrase(field, grams[:half]), Phrase(field, grams[half + 1:])]
+    out: list[Node] = []
+    for c in range(n + 1):  # character c sits in bigrams c-1 and c
+        head, tail = grams[:max(c - 1, 0)], grams[c + 1:]
+        if head and tail:
+            out.append(NearPhrase(field, head, tail, 2))
+        elif len(head) + len(tail) >= NEAR_MIN_GRAMS:  # a misread first or last character
+            out.append(Phrase(field, head or tail))
+    return out
+
+
+def _series(prefix: str) -> Node:
+    """The documents of a 文号 series in order of their number."""
+    ladder: list[Node] = [ConstScore(Term("doc_number_key", f"{prefix}{i}号"), SERIES_SCORE - i)
+                          for i in range(1, SERIES_LADDER + 1)]
+    ladder.append(ConstScore(Prefix("doc_number_key", prefix), SERIES_REST))
+    return Bool(should=tuple(ladder))
 
 
 def _doc_number(text: str) -> str | None:
@@ -183,9 +324,38 @@ def to_node(parsed: ParsedQuery) -> Node:
     must_not = tuple(unit_node(u) for u in parsed.excluded)
     if not must:
         must.append(MatchAll())
-    if len(must) == 1 and not must_not:
+    adjacent = _adjacent(parsed)
+    if len(must) == 1 and not must_not and not adjacent:
         return must[0]
-    return Bool(must=tuple(must), must_not=must_not)
+    return Bool(must=tuple(must), must_not=must_not, should=adjacent)
+
+
+def _adjacent(parsed: ParsedQuery) -> tuple[Node, ...]:
+    """Words typed in pieces (a passage pasted across a line break, 档案 管理): the documents
+    holding them side by side in this order score more than those holding them apart."""
+    pieces = [g[0] for g in parsed.groups if len(g) == 1 and g[0].field is None]
+    if len(pieces) < 2 or len(pieces) != len(parsed.groups):
+        return ()
+    gs = recall_grams("".join(normalize(u.text) for u in pieces))
+    if len(gs) < 2:
+        return ()
+    return (Boost(Phrase("title_grams", gs), W_ADJACENT_TITLE), Boost(Phrase("body_grams", gs), W_ADJACENT_BODY))
+
+
+def did_you_mean(parsed: ParsedQuery) -> tuple[str, Node] | None:
+    """For a query that found nothing: the field and the query for a 文号 or a title one
+    character off (国办发〔2019〕13号 for 国办发〔2019〕3号), or None."""
+    units = parsed.units()
+    if len(units) != 1 or parsed.excluded or units[0].field not in (None, "title", "doc_number"):
+        return None
+    text = units[0].text
+    canonical = _doc_number(text)
+    if canonical:
+        return "doc_number", Fuzzy("doc_number_key", docnumber.key(canonical))
+    key = re.sub(r"\s+", "", normalize(text))
+    if units[0].field != "doc_number" and len(key) >= 3:
+        return "title", Fuzzy("title_key", key)
+    return None
 
 
 def looser_text(parsed: ParsedQuery) -> str | None:

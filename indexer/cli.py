@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import signal
 import sys
 import threading
@@ -13,6 +14,7 @@ import time
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn,
 )
@@ -21,6 +23,30 @@ from rich.table import Table
 from settings import Settings
 
 console = Console(stderr=True)
+
+# What a file name may carry to an operator's terminal: C0/C1 controls (ESC sequences clear
+# the screen or set the window title), DEL, line and paragraph separators, zero-width and
+# bidi controls (a name that reads backwards), and rich markup ("[red]", "[link=…]").
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]")
+
+
+def _visible(m: re.Match[str]) -> str:
+    o = ord(m.group())
+    return f"\\x{o:02x}" if o < 0x100 else f"\\u{o:04x}"
+
+
+def shown(value: object) -> str:
+    """A name, path or reason as a terminal line or table cell may show it: control and
+    bidi characters written out (\\x1b, \\u202e), rich markup escaped."""
+    return escape(_UNSAFE.sub(_visible, str(value)))
+
+
+class _SafeFormatter(logging.Formatter):
+    """Log lines name files too: their control characters are written out (tracebacks keep
+    their line breaks)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return "\n".join(_UNSAFE.sub(_visible, line) for line in super().format(record).split("\n"))
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -48,20 +74,20 @@ def cmd_index(args: argparse.Namespace) -> int:
         return 2
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
-        console.print(f"[red]路径不存在 / no such path:[/] {', '.join(missing)}")
+        console.print(f"[red]路径不存在 / no such path:[/] {shown(', '.join(missing))}")
         return 2
     if args.watch and not Path(args.watch).is_dir():
-        console.print(f"[red]--watch 需要一个目录 / --watch needs a folder:[/] {args.watch}")
+        console.print(f"[red]--watch 需要一个目录 / --watch needs a folder:[/] {shown(args.watch)}")
         return 2
     try:
         manifest = load(Path(args.manifest)) if args.manifest else None
     except ManifestError as exc:
-        console.print(f"[red]清单错误 / manifest error:[/] {exc}")
+        console.print(f"[red]清单错误 / manifest error:[/] {shown(exc)}")
         return 2
     try:
         engine = open_engine(settings, writable=True)
     except EngineUnavailable as exc:
-        console.print(f"[red]搜索引擎不可用 / engine unavailable:[/] {exc}")
+        console.print(f"[red]搜索引擎不可用 / engine unavailable:[/] {shown(exc)}")
         return 3
     ledger = Ledger(settings.ledger_path)
     ocr = Ocr(settings.data / "ocr-cache", languages=settings.ocr_languages, workers=settings.ocr_workers,
@@ -69,7 +95,8 @@ def cmd_index(args: argparse.Namespace) -> int:
     opts = pipeline.Options(collection=args.collection, manifest=manifest,
                             max_file_bytes=settings.max_file_mb * 1024 * 1024,
                             batch_docs=args.batch, exclude=(settings.data,), retry_failed=args.retry_failed,
-                            workers=args.workers)
+                            workers=args.workers, file_seconds=settings.file_seconds,
+                            file_memory_mb=settings.file_memory_mb)
     indexer = pipeline.Indexer(engine, ledger, ocr, opts, roots=paths)
     stop = _stop_on_signals(indexer)
     started = time.perf_counter()
@@ -86,7 +113,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         if args.watch and not indexer.stop.is_set():
             from indexer.watch import watch
 
-            console.print(f"[bold]监视中 / watching[/] {Path(args.watch).absolute()} — Ctrl-C 停止 / to stop")
+            console.print(f"[bold]监视中 / watching[/] {shown(Path(args.watch).absolute())} — Ctrl-C 停止 / to stop")
             session = pipeline.Indexer(engine, ledger, ocr, opts, progress=_print_outcome, roots=[Path(args.watch)])
             stop.indexer = session
             with session:
@@ -146,7 +173,7 @@ def _advance(progress: Progress, total: int):
         rates = (f"{counts['pages']} 页 pages · {counts['ocr']} OCR · 每分钟 per min: "
                  f"{counts['files'] / minutes:.0f} 件 files, {counts['pages'] / minutes:.0f} 页, "
                  f"{counts['ocr'] / minutes:.0f} OCR")
-        progress.update(task, advance=1, description=Path(o.entry.path).name[-30:], rates=rates)
+        progress.update(task, advance=1, description=shown(Path(o.entry.path).name[-30:]), rates=rates)
 
     return advance
 
@@ -160,8 +187,8 @@ def _print_outcome(o) -> None:
         return
     e = o.entry
     colour = {"indexed": "green", "skipped": "yellow", "failed": "red"}[e.status]
-    console.print(f"[{colour}]{STATUS_ZH[e.status]} {e.status}[/] {e.path}"
-                  + (f" — {e.reason}" if e.reason else f" → {e.doc_id}"))
+    console.print(f"[{colour}]{STATUS_ZH[e.status]} {e.status}[/] {shown(e.path)}"
+                  + (f" — {shown(e.reason)}" if e.reason else f" → {shown(e.doc_id)}"))
 
 
 def _print_summary(summary, elapsed: float, interrupted: bool = False) -> None:
@@ -179,10 +206,10 @@ def _print_summary(summary, elapsed: float, interrupted: bool = False) -> None:
         t.add_column("文件 file", overflow="fold")
         t.add_column("原因 reason", overflow="fold")
         for e in summary.notable:
-            t.add_row(f"{STATUS_ZH[e.status]} {e.status}", e.path, e.reason or "")
+            t.add_row(f"{STATUS_ZH[e.status]} {e.status}", shown(e.path), shown(e.reason or ""))
         console.print(t)
     for problem in summary.problems:
-        console.print(f"[yellow]注意 / note:[/] {problem}")
+        console.print(f"[yellow]注意 / note:[/] {shown(problem)}")
     if interrupted:
         console.print("再次运行同一命令即可继续 / run the same command again to continue")
     elif summary.failed or summary.skipped or summary.problems:
@@ -199,7 +226,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     if not settings.ledger_path.exists():
-        console.print(f"[yellow]还没有索引记录 / no ledger at {settings.ledger_path}[/]")
+        console.print(f"[yellow]还没有索引记录 / no ledger at {shown(settings.ledger_path)}[/]")
         return 1
     ledger = Ledger(settings.ledger_path)
     try:
@@ -207,9 +234,12 @@ def cmd_report(args: argparse.Namespace) -> int:
         failed, skipped, review = ledger.entries(FAILED), ledger.entries(SKIPPED), ledger.for_review()
         # Indexed files replaced or changed since (a link, a FIFO, new bytes): the api refuses
         # to serve them until they are indexed again.
-        changed = [(e, why) for e in ledger.entries(INDEXED) if (why := source.changed(e))]
+        indexed = ledger.entries(INDEXED)
+        changed = [(e, why) for e in indexed if (why := source.changed(e))]
+        notes = [e for e in indexed if e.reason]  # indexed, with what was read around (bad bytes)
         problems = ledger.problems()
         disagree = [(e, d) for e, ds in ledger.disagreements() for d in ds]
+        links = _relations_review(settings)
         if args.json:
             def row(e) -> dict:
                 return {"path": e.path, "status": e.status, "reason": e.reason, "doc_id": e.doc_id,
@@ -219,8 +249,10 @@ def cmd_report(args: argparse.Namespace) -> int:
                       "last_run": ledger.last_run(), "failed": [row(e) for e in failed],
                       "skipped": [row(e) for e in skipped], "review": [row(e) for e in review],
                       "changed": [{**row(e), "changed": why} for e, why in changed],
+                      "notes": [row(e) for e in notes],
                       "problems": [{"source": s, "message": m} for s, m in problems],
-                      "disagreements": [{"path": e.path, "doc_id": e.doc_id, **d} for e, d in disagree]}
+                      "disagreements": [{"path": e.path, "doc_id": e.doc_id, **d} for e, d in disagree],
+                      "relations_review": links}
             sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
             return 0
         out = Console()
@@ -236,7 +268,7 @@ def cmd_report(args: argparse.Namespace) -> int:
                 table.add_column("文件 file", overflow="fold")
                 table.add_column("原因 reason", overflow="fold")
                 for e in entries:
-                    table.add_row(e.path, e.reason or "")
+                    table.add_row(shown(e.path), shown(e.reason or ""))
                 out.print(table)
         if review:
             table = Table(title=f"待人工审核 / for review: restricted by a marking in the text ({len(review)})")
@@ -244,7 +276,14 @@ def cmd_report(args: argparse.Namespace) -> int:
             table.add_column("文档 id")
             table.add_column("原因 reason", overflow="fold")
             for e in review:
-                table.add_row(e.path, e.doc_id or "", e.review or "")
+                table.add_row(shown(e.path), shown(e.doc_id or ""), shown(e.review or ""))
+            out.print(table)
+        if notes:
+            table = Table(title=f"已索引，附说明 / indexed, with a note ({len(notes)})")
+            table.add_column("文件 file", overflow="fold")
+            table.add_column("说明 note", overflow="fold")
+            for e in notes:
+                table.add_row(shown(e.path), shown(e.reason))
             out.print(table)
         if changed:
             table = Table(title=f"索引后已改变，不再提供原件，请重新索引 / changed since indexed, not served: "
@@ -252,7 +291,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             table.add_column("文件 file", overflow="fold")
             table.add_column("原因 reason", overflow="fold")
             for e, why in changed:
-                table.add_row(e.path, why)
+                table.add_row(shown(e.path), shown(why))
             out.print(table)
         if disagree:
             table = Table(title=f"清单与版式不一致，以清单为准 / manifest and layout disagree, the manifest "
@@ -262,18 +301,39 @@ def cmd_report(args: argparse.Namespace) -> int:
             table.add_column("清单 manifest", overflow="fold")
             table.add_column("版式 layout", overflow="fold")
             for e, d in disagree:
-                table.add_row(e.path, FIELD_LABELS.get(d["field"], d["field"]), d["manifest"], d["layout"])
+                table.add_row(shown(e.path), shown(FIELD_LABELS.get(d["field"], d["field"])), shown(d["manifest"]),
+                              shown(d["layout"]))
+            out.print(table)
+        if links:
+            table = Table(title=f"待确认的关联 / relations and validity to confirm ({len(links)})")
+            for col in ("文档 document", "关系 kind", "对象 target", "原因 reason"):
+                table.add_column(col, overflow="fold")
+            for r in links:
+                table.add_row(shown(f"{r['title']} ({r['id']})"), shown(r["kind"]), shown(r["target"]), shown(r["reason"]))
             out.print(table)
         if problems:
             table = Table(title=f"清单问题 / manifest problems ({len(problems)})")
             table.add_column("来源 source")
             table.add_column("问题 problem", overflow="fold")
             for source, message in problems:
-                table.add_row(source, message)
+                table.add_row(shown(source), shown(message))
             out.print(table)
     finally:
         ledger.close()
     return 0
+
+
+def _relations_review(settings: Settings) -> list[dict[str, str]]:
+    from indexer.relations import RelationStore
+
+    path = settings.data / "relations.sqlite"
+    if not path.exists():
+        return []
+    store = RelationStore(path)
+    try:
+        return store.review()
+    finally:
+        store.close()
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -351,7 +411,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(_SafeFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
     args = build_parser().parse_args(argv)
     return int(args.func(args) or 0)
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from analysis import dates, docnumber
 from indexer import secrecy
+from indexer.relations import MANIFEST_COLUMNS as MANIFEST_RELATIONS
 
 COLUMNS: dict[str, str] = {
     # English names (the document model) map to themselves.
@@ -37,7 +38,12 @@ COLUMNS: dict[str, str] = {
     "保管期限": "retention",
     "密级": "classification", "密級": "classification", "密级和保密期限": "classification",
     "馆藏类别": "collection", "类型": "collection",
+    "effective": "effective", "施行日期": "effective", "生效日期": "effective", "实施日期": "effective",
+    "ended": "ended", "失效日期": "ended", "废止日期": "ended",
+    # Relations to other documents (titles, 文号 or ids): see indexer/relations.py.
+    **{name: "rel_" + kind for name, kind in MANIFEST_RELATIONS.items()},
 }
+RELATION_SEPARATORS = (";", "；", "|")
 
 ACCESS_VALUES = {
     "open": "open", "开放": "open", "公开": "open", "主动公开": "open",
@@ -143,15 +149,19 @@ def _value(key: str, raw: Any, problems: list[str], where: str) -> Any:
         return None
     if isinstance(raw, list):
         values = [str(v).strip() for v in raw if str(v).strip()]
-        return values if key in MULTI else (values[0] if values else None)
+        return values if key in MULTI or key.startswith("rel_") else (values[0] if values else None)
     text = str(raw).strip()
     if not text:
         return None
+    if key.startswith("rel_"):
+        for sep in RELATION_SEPARATORS:
+            text = text.replace(sep, ";")
+        return [v.strip() for v in text.split(";") if v.strip()]
     if key in MULTI:
         for sep in SEPARATORS:
             text = text.replace(sep, ";")
         return [v.strip() for v in text.split(";") if v.strip()]
-    if key in ("date", "published"):
+    if key in ("date", "published", "effective", "ended"):
         parsed = _parse_date(text)
         if parsed is None:
             problems.append(f"{where}: {key}={text!r} is not a date / 日期无法识别")

@@ -42,6 +42,7 @@ _DECREE_HEAD = re.compile(r"^(?P<issuer>.{2,30}?)令$")
 _NOTICE_HEAD = re.compile(r"^(?P<issuer>.{2,40}?)(?P<kind>公告|通告)$")
 _SERIAL = re.compile(r"^[（(]?(?:(?P<year>(?:19|20)\d\d)年)?第(?P<num>[0-9]{1,5}|[〇零一二三四五六七八九十百千两]{1,8})号"
                      r"[）)]?$")  # 主席令 numbers are written in Chinese numerals: 第四十七号
+_ONE_LINE_HEAD = re.compile(r"^(?P<heading>.{2,40}?(?:令|公告|通告))(?P<serial>[（(]?(?:(?:19|20)\d\d年)?第.{1,8}号[）)]?)$")
 _CN_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2}
 _AGENCY_END = re.compile(r"(政府|委员会|常务委员会|常委会|人民代表大会|局|厅|部|办公室|办公厅|院|委|"
                          r"署|馆|中心|公司|学会|协会|联合会|党委|党组|委员会办公室|法院|检察院|"
@@ -120,10 +121,10 @@ def split_agencies(text: str) -> list[str]:
     """Joint issuers: '国务院办公厅、中央军委办公厅' or '财政部 税务总局' → one name each.
     A name is kept whole when its parts are not all agency names ('国 务 院' from OCR)."""
     parts = [p for p in re.split(r"[、，,；;\s\u3000]+", text.strip()) if p]
-    if len(parts) > 1 and all(len(p) >= 2 and _AGENCY_END.search(p) for p in parts):
-        return parts
-    whole = _compact(text)
-    return [whole] if whole else []
+    if not (len(parts) > 1 and all(len(p) >= 2 and _AGENCY_END.search(p) for p in parts)):
+        parts = [_compact(text)] if _compact(text) else []
+    # '第五届全国人民代表大会常务委员会': the term (届) is not part of the body's name.
+    return [re.sub(r"^第[一二三四五六七八九十]+届(?=.{4})", "", p) for p in parts]
 
 
 def is_agency(text: str) -> bool:
@@ -153,6 +154,9 @@ def _decree(head: list[str]) -> tuple[str, str, int] | None:
     """A 令 (中华人民共和国国务院令 / 第706号) or a numbered 公告: (issuer, number, index of
     the number's line)."""
     for i, line in enumerate(head[:4]):
+        one = _ONE_LINE_HEAD.match(unicodedata.normalize("NFKC", line))
+        if one and _SERIAL.match(one.group("serial")) and not line.startswith("关于"):
+            return one.group("heading"), one.group("serial"), i  # 中华人民共和国国务院令第706号
         if i + 1 >= len(head):
             break
         serial = _SERIAL.match(unicodedata.normalize("NFKC", head[i + 1]))
@@ -203,6 +207,10 @@ def _number_and_signers(line: _Line) -> tuple[str | None, list[str]]:
     return number, signers
 
 
+# '第一章 总则', '第一编 总则': the body has begun ('…第一百零四条的解释' is still the title).
+_PART_HEADING = re.compile(r"^第[一二三四五六七八九十百零〇0-9]+[编章节](?:[\s\u3000]|$)")
+
+
 def _title_like(line: str) -> bool:
     return (len(line) <= 80 and not _SENTENCE_END.search(line) and not line.endswith(("：", ":"))
             and not docnumber.find(line) and not _is_header(line) and dates.parse(line) is None
@@ -215,7 +223,7 @@ def _title_block(head: list[_Line], start: int) -> tuple[str | None, int]:
     lines: list[str] = []
     end = start - 1
     for j in range(start, min(start + 4, len(head))):
-        if not _title_like(head[j].text):
+        if not _title_like(head[j].text) or _PART_HEADING.match(head[j].raw):
             break
         lines.append(head[j].raw)
         end = j

@@ -31,6 +31,7 @@ from PIL import Image
 
 from engine import Engine
 from engine.model import COLLECTIONS, Document, Page
+from indexer import limits, relations
 from indexer import metadata as text_metadata
 from indexer.extract import Extracted, ExtractionError, extractor_for
 from indexer.ledger import FAILED, INDEXED, SKIPPED, Entry, Ledger
@@ -57,6 +58,8 @@ class Options:
     exclude: tuple[Path, ...] = ()  # e.g. the data directory when it lies under a root
     retry_failed: bool = False  # read failed files again even when unchanged
     workers: int = 0  # processes reading files ahead of the writer; 0: read in this process
+    file_seconds: float = limits.FILE_SECONDS  # reading one file (extraction, OCR) may take this long
+    file_memory_mb: float = limits.FILE_MEMORY_MB  # and add this much to the reader's memory
 
 
 @dataclass
@@ -75,6 +78,7 @@ class Job:
     previous: Entry | None
     row: dict[str, Any]  # manifest values, {} when none
     force: bool = False
+    budget: tuple[float, float] = (limits.FILE_SECONDS, limits.FILE_MEMORY_MB)  # seconds, MB
 
 
 @dataclass
@@ -204,7 +208,7 @@ def check(cand: Candidate, ledger: Ledger, opts: Options) -> Outcome | Job:
     if st.st_size > opts.max_file_bytes:
         limit = _megabytes(opts.max_file_bytes)
         return ended(entry, previous, SKIPPED, f"文件超过 {limit} MB 上限 / file larger than the {limit} MB limit")
-    return Job(path, entry, previous, values, force=cand.force)
+    return Job(path, entry, previous, values, force=cand.force, budget=(opts.file_seconds, opts.file_memory_mb))
 
 
 def ended(entry: Entry, previous: Entry | None, status: str, reason: str, **extra: Any) -> Outcome:
@@ -246,7 +250,8 @@ def read(job: Job, ocr: Any) -> Reading:
     if extractor is None:
         return Reading(sha, problem=(SKIPPED, unsupported_reason(path)))
     try:
-        return Reading(sha, extractor.extract(path, ocr))
+        with limits.budget(path.name, *job.budget):
+            return Reading(sha, extractor.extract(path, ocr))
     except ExtractionError as exc:
         return Reading(sha, problem=(SKIPPED if exc.skip else FAILED, exc.reason))
     except Image.DecompressionBombError as exc:
@@ -294,7 +299,9 @@ def decide(job: Job, reading: Reading, ledger: Ledger, batch: Batch, opts: Optio
         reason = (f"与已索引文件内容相同 / duplicate of {holder.path}" if same else
                   f"与 {holder.path} 的编号（档号）相同，未合并 / same document id {doc.id} as {holder.path}")
         return ended(entry, previous, SKIPPED, reason, doc_id=doc.id, **counts)
-    entry.status, entry.reason, entry.doc_id, entry.review = INDEXED, None, doc.id, review
+    # An indexed file's reason is its note (e.g. bad bytes replaced), shown by `chayue report`.
+    entry.reason = "; ".join(reading.extracted.notes) or None
+    entry.status, entry.doc_id, entry.review = INDEXED, doc.id, review
     entry.disagreements = json.dumps(disagreements, ensure_ascii=False) if disagreements else None
     entry.pages, entry.ocr_pages = counts["pages"], counts["ocr_pages"]
     stale = previous.doc_id if previous and previous.doc_id and previous.doc_id != doc.id else None
@@ -344,6 +351,8 @@ def build_document(path: Path, sha256: str, pages: list[Page], media_type: str,
         archival_code=merged.get("archival_code"),
         retention=merged.get("retention"),
         validity=merged.get("validity"),
+        effective=merged.get("effective"),
+        ended=merged.get("ended"),
         classification=row.get("classification") or found.get("classification"),
         access=row.get("access") or "open",
         source_path=str(path),
@@ -351,6 +360,11 @@ def build_document(path: Path, sha256: str, pages: list[Page], media_type: str,
         media_type=media_type,
         provenance=combined.provenance,
     )
+    text = "\n".join(p.text for p in pages)
+    if doc.effective is None:
+        doc.effective = relations.effective_in_text(relations.compact(text), doc.published or doc.date)
+    doc.relations = [r.to_json() for r in relations.for_document(
+        doc.title, text, row, found, doc.effective or doc.date or doc.published)]
     review = None
     if doc.classification:
         # A 密级 marking (the manifest's 密级 column, or the text's 版头) overrides the access
@@ -363,8 +377,10 @@ def build_document(path: Path, sha256: str, pages: list[Page], media_type: str,
 
 # -- batch: note, write, commit, record ---------------------------------------------------
 class Batch:
-    def __init__(self, engine: Engine, ledger: Ledger, run_id: int, size: int = BATCH_DOCS):
+    def __init__(self, engine: Engine, ledger: Ledger, run_id: int, size: int = BATCH_DOCS,
+                 links: relations.RelationStore | None = None):
         self.engine, self.ledger, self.run_id, self.size = engine, ledger, run_id, size
+        self.links = links
         self.outcomes: list[Outcome] = []
         self.seen: list[str] = []
         self.ids: dict[str, Entry] = {}  # documents in this batch → their file's row
@@ -399,6 +415,8 @@ class Batch:
             if stale:
                 self.engine.delete(stale)
             if docs:
+                if self.links is not None:
+                    self.links.prepare(docs)
                 self.engine.upsert(docs)
             self.engine.commit()
         self.ledger.record([o.entry for o in self.outcomes], self.seen, self.run_id)
@@ -428,7 +446,8 @@ class Indexer:
         self.engine, self.ledger, self.ocr, self.opts, self.progress = engine, ledger, ocr, opts, progress
         self.summary = Summary(problems=list(opts.manifest.problems) if opts.manifest else [])
         self.run_id = ledger.start_run([str(Path(p).absolute()) for p in roots])
-        self.batch = Batch(engine, ledger, self.run_id, opts.batch_docs)
+        self.links = relations.RelationStore(Path(ledger.path).with_name("relations.sqlite"))
+        self.batch = Batch(engine, ledger, self.run_id, opts.batch_docs, self.links)
         self._pool: ProcessPoolExecutor | None = None
         self.stop = threading.Event()  # set by Ctrl-C: finish the current file, write, stop
 
@@ -503,8 +522,15 @@ class Indexer:
             self.remove(self.ledger.not_seen(str(root), self.run_id))
             self.adopt_orphans()
 
-    def finish(self, problems: list[str] | None = None) -> Summary:
+    def settle(self) -> None:
+        """Relations across the collection: documents whose derived state changed (repealed,
+        superseded, amended by what was just indexed) are written again."""
         self.flush()
+        indexed = {e.doc_id for e in self.ledger.entries(INDEXED) if e.doc_id}
+        self.links.settle(self.engine, indexed)
+
+    def finish(self, problems: list[str] | None = None) -> Summary:
+        self.settle()
         if problems is None:
             problems = self.opts.manifest.unmatched() if self.opts.manifest else []
         self.summary.problems += problems
@@ -513,6 +539,7 @@ class Indexer:
         return self.summary
 
     def close(self) -> None:
+        self.links.close()
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None

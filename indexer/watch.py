@@ -78,5 +78,6 @@ def watch(root: Path, indexer: Indexer, *, settle: float = 2.0, poll: bool = Fal
         indexer.flush()
         indexer.remove([e for p in gone for e in indexer.ledger.at_or_below(p)])
         indexer.adopt_orphans()
+        indexer.settle()
         if on_batch:
             on_batch(ready)

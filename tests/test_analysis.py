@@ -28,6 +28,27 @@ def test_document_numbers_in_any_bracket_style_become_one_form(raw):
     assert docnumber.parse(raw) == "佳政发〔2007〕12号"
 
 
+@pytest.mark.parametrize("raw", ["国发2019年5号", "国发2019年第5号", "国发〔2019年〕5号", "国发 2019 5号", "国发20195号",
+                                 "国发【2019】5号", "国发(2019)5", "国发〔二〇一九〕五号", "國發〔２０１９〕５號",
+                                 "国发 [2019] 第 5 号"])
+def test_document_numbers_as_people_type_them_become_one_form(raw):
+    assert docnumber.parse(raw) == "国发〔2019〕5号"
+
+
+def test_orders_keep_their_form_and_share_a_key_by_either_name_of_the_issuer():
+    assert docnumber.parse("国务院令707号") == docnumber.parse("国務院令第七〇七號") == "国令第707号"
+    assert docnumber.parse("中华人民共和国主席令第十二号") == "主席令第12号"
+    keys = {docnumber.key(x) for x in ("国务院令第707号", "国令第707号", "中华人民共和国国务院令第707号", "国令 第707号")}
+    assert keys == {"国令第707号"}
+    assert docnumber.parse("国家税务总局公告2019年第1号") == "国家税务总局公告2019年第1号"
+
+
+def test_a_series_without_its_number_is_a_key_prefix():
+    assert docnumber.series("国办发〔2019〕") == docnumber.series("国办发[2019]") == "国办发〔2019〕"
+    assert docnumber.key("国办发〔2019〕3号").startswith(docnumber.series("国办发2019年"))
+    assert docnumber.series("截至2019年") is None and docnumber.parse("2019年5月") is None
+
+
 def test_document_number_is_found_under_a_letterhead():
     text = "佳木斯市人民政府文件\n佳政发〔2007〕12号\n关于加强档案工作的通知"
     assert docnumber.find(text) == "佳政发〔2007〕12号"

@@ -29,14 +29,16 @@ import pytest
 from elasticsearch import Elasticsearch
 from elasticsearch.dsl import Search, aggs as dsl_aggs, query as dsl_query, types as dsl_types, wrappers
 
+from analysis.abbreviations import names_for
 from engine.base import TIEBREAK, EngineUnavailable, access_filter
 from engine.elastic import (
     FACET_AGG, BulkWriteError, ElasticBackend, alias_swap_actions, es_value, from_source, index_body,
     new_index_name, parse_response, search_body, split_url, to_dsl, to_source,
 )
 from engine.model import Audience
+from engine import syntax
 from engine.query import (
-    Bool, Boost, ConstScore, MatchAll, MatchNone, Phrase, Prefix, Range, SearchSpec, Term, Terms,
+    Bool, Boost, ConstScore, Fuzzy, MatchAll, MatchNone, NearPhrase, Phrase, Prefix, Range, SearchSpec, Term, Terms,
 )
 
 # ---- 1. documented shapes -------------------------------------------------------------------
@@ -74,6 +76,21 @@ def test_prefix_and_range_and_exists():
     assert to_dsl(Prefix("suggest_keys", "guowu")) == {"prefix": {"suggest_keys": {"value": "guowu"}}}
     assert to_dsl(Range("year", gte=2000, lte="2010")) == {"range": {"year": {"gte": 2000, "lte": 2010}}}
     assert to_dsl(Range("year")) == {"exists": {"field": "year"}}
+
+
+def test_near_phrase_is_two_phrases_in_order_within_the_gap():
+    # intervals all_of, ordered, max_gaps between the two match rules, each max_gaps 0:
+    # https://www.elastic.co/docs/reference/query-languages/query-dsl/query-dsl-intervals-query
+    assert to_dsl(NearPhrase("body_grams", ("档案", "案法"), ("规定",), 2)) == {"intervals": {"body_grams": {
+        "all_of": {"intervals": [{"match": {"query": "档案 案法", "max_gaps": 0, "ordered": True}},
+                                 {"match": {"query": "规定", "max_gaps": 0, "ordered": True}}],
+                   "max_gaps": 2, "ordered": True}}}}
+
+
+def test_fuzzy_counts_a_swap_as_one_edit_like_tantivy():
+    # https://www.elastic.co/docs/reference/query-languages/query-dsl/query-dsl-fuzzy-query
+    assert to_dsl(Fuzzy("doc_number_key", "国办发〔2019〕13号")) == {"fuzzy": {"doc_number_key": {
+        "value": "国办发〔2019〕13号", "fuzziness": 1, "transpositions": True, "prefix_length": 0}}}
 
 
 def test_dates_are_sent_as_strict_date_for_date_fields():
@@ -198,7 +215,17 @@ def test_count_only_requests_have_no_sort():
 # ---- 2. the client's typed DSL ----------------------------------------------------------
 
 _FIELD_LEVEL_TYPES = {"term": dsl_types.TermQuery, "prefix": dsl_types.PrefixQuery,
-                      "match_phrase": dsl_types.MatchPhraseQuery}
+                      "match_phrase": dsl_types.MatchPhraseQuery, "fuzzy": dsl_types.FuzzyQuery,
+                      "intervals": dsl_types.IntervalsQuery}
+_INTERVAL_RULES = {"all_of": dsl_types.IntervalsAllOf, "match": dsl_types.IntervalsMatch}
+
+
+def _check_intervals(rule: dict[str, Any]) -> None:
+    ((name, body),) = rule.items()
+    assert set(body) <= _params(_INTERVAL_RULES[name]), (name, body)
+    for sub in body.get("intervals", []):
+        assert set(sub) <= _params(dsl_types.IntervalsContainer)
+        _check_intervals(sub)
 _RANGE_KEYS = set(wrappers.Range.OPS) | {"format", "time_zone", "relation", "boost", "_name"}
 
 
@@ -220,6 +247,9 @@ def check_query(q: dict[str, Any]) -> None:
             assert set(inner) <= _RANGE_KEYS, inner
         elif name == "terms":
             assert isinstance(inner, list)
+        elif name == "intervals":
+            assert set(inner) <= _params(dsl_types.IntervalsQuery), inner
+            _check_intervals(inner)
         else:
             assert set(inner) <= _params(_FIELD_LEVEL_TYPES[name]), (name, inner)
         return
@@ -264,6 +294,11 @@ SPECS = [
                           must_not=(Term("id", "doc-1"),)), size=5),
     SearchSpec(query=Bool(must_not=(Terms("validity", ("已废止", "失效")),)),
                filters={"date": Range("date", gte=date(1990, 1, 1))}, facets=("validity",)),
+    # queries as people type them: a fragment cut mid-word (near misses for OCR), a passage in
+    # pieces, an abbreviation, a 文号 series, a 文号 one character off
+    *(SearchSpec(query=syntax.to_node(syntax.parse(q, names_for(None))), size=10, bonus=TIEBREAK)
+      for q in ("师制度，规范律师执业行为，保", "第五十七条 拍", "国办 幼儿园", "国办发〔2019〕", "个税法")),
+    SearchSpec(query=ConstScore(Fuzzy("doc_number_key", "国办发〔2019〕13号"), 1.0), size=3),
 ]
 
 

@@ -250,3 +250,11 @@ def test_control_characters_in_a_query_do_not_break_the_xml_formats(client):
     assert docx.status_code == 200
     assert any("档案" in p.text for p in Docx(io.BytesIO(docx.content)).paragraphs[:2])
     assert client.get("/api/export/xlsx", params=params).status_code == 200
+
+
+def test_a_cell_that_spreadsheets_would_run_as_a_formula_is_kept_as_text():
+    doc = {"id": "x1", "title": "=HYPERLINK(\"http://evil\",\"点此\")", "agency": ["+机关"], "collection": "current"}
+    body = b"".join(exports.write_csv([exports.Entry(doc, "http://h/doc.html?id=x1", note="@批注")], True))
+    row = next(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
+    assert row["题名"] == "'=HYPERLINK(\"http://evil\",\"点此\")"
+    assert row["发文机关"] == "'+机关" and row["批注"] == "'@批注"

@@ -5,12 +5,14 @@ may not see answers exactly like one that does not exist (404)."""
 
 from __future__ import annotations
 
+import fcntl
 import io
 import json
 import logging
 import mimetypes
 import os
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO
@@ -22,11 +24,12 @@ from fastapi.responses import Response, StreamingResponse
 from api.deps import get_audience, get_engine, get_settings
 from api.errors import ERROR_RESPONSES, ApiError, not_found
 from api.highlight import all_matches, query_terms
+from api.routes.relations import relations_of
 from api.routes.search import hit_out
 from api.schemas import DocumentOut, LinksOut, PageOut, SimilarOut, SnippetOut
 from engine import Engine, syntax
 from engine.model import LOW_CONFIDENCE, Audience
-from indexer import source
+from indexer import limits, source
 from settings import Settings
 
 log = logging.getLogger("chayue.api")
@@ -86,6 +89,7 @@ def document(
         archival_code=doc.get("archival_code"), retention=doc.get("retention"), validity=doc.get("validity"),
         access=doc.get("access", "open"), pages=pages, page_count=len(pages), ocr=bool(doc.get("ocr")),
         ocr_confidence=doc.get("ocr_confidence"), media_type=doc.get("media_type"), links=links, matches=matches,
+        effective=doc.get("effective"), ended=doc.get("ended"), relations=relations_of(engine, doc, audience),
         provenance=_provenance(doc) if audience == Audience.staff else None,
     )
 
@@ -157,16 +161,30 @@ def page_image(
         raise ApiError(404, "no_such_page", "页码超出范围 / no such page")
     cache = settings.data / "page-cache" / f"{doc.get('source_sha256', doc_id)}-{n}.png"
     with _source(doc, settings) as f:  # refused once the original changed, cached or not
-        png = None if cache.exists() else _render(f, str(doc.get("media_type")), n)
-    if png is not None:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        # Two requests (threads here, or another worker process) may render the same page
-        # at once: each writes its own file, and the last rename wins with the same bytes.
-        tmp = cache.with_suffix(f".{os.getpid()}-{threading.get_ident()}.tmp")
-        tmp.write_bytes(png)
-        tmp.replace(cache)
+        if not cache.exists():
+            _render_once(f, str(doc.get("media_type")), n, cache)
     return Response(cache.read_bytes(), media_type="image/png",
                     headers={"Cache-Control": "private, max-age=3600"})
+
+
+def _render_once(f: BinaryIO, media_type: str, n: int, cache: Path) -> None:
+    """Render the page into the cache unless a concurrent request (a thread here, or another
+    worker process) already is: the others wait on the page's lock and read what it wrote."""
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    with open(cache.with_suffix(".lock"), "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # a flock per open file: threads exclude each other too
+        try:
+            if cache.exists():
+                return
+            started = time.perf_counter()
+            png = _render(f, media_type, n)
+            tmp = cache.with_suffix(f".{os.getpid()}-{threading.get_ident()}.tmp")
+            tmp.write_bytes(png)
+            tmp.replace(cache)
+            log.info("rendered page %d of %s in %.2f s", n, cache.stem.rsplit("-", 1)[0][:16],
+                     time.perf_counter() - started)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _render(f: BinaryIO, media_type: str, n: int) -> bytes:
@@ -182,12 +200,18 @@ def _render(f: BinaryIO, media_type: str, n: int) -> bytes:
             with _PDFIUM_LOCK:
                 pdf = pdfium.PdfDocument(f)
                 try:
-                    image = pdf[n - 1].render(scale=PAGE_IMAGE_DPI / 72).to_pil()
+                    page = pdf[n - 1]
+                    # A 14400-pt page at 110 dpi would be 484 megapixels: fit it to a screen.
+                    scale = limits.fit_scale(*page.get_size(), PAGE_IMAGE_DPI, limits.DISPLAY_PIXELS)
+                    image = page.render(scale=scale).to_pil()
                 finally:
                     pdf.close()
         else:
             with Image.open(f) as im:
-                frames = [f.copy() for i, f in enumerate(ImageSequence.Iterator(im)) if i == n - 1]
+                if im.width * im.height > limits.MAX_PIXELS:
+                    raise ValueError(f"{im.width}×{im.height} pixels, over the limit")
+                im.draft("RGB", (1400, 1980))  # JPEG decodes at a reduced size when it can
+                frames = [frame.copy() for i, frame in enumerate(ImageSequence.Iterator(im)) if i == n - 1]
             if not frames:
                 raise ApiError(404, "no_such_page", "页码超出范围 / no such page")
             image = frames[0]

@@ -12,24 +12,30 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from pydantic import StringConstraints
 
-from api.deps import get_audience, get_engine
+from analysis.abbreviations import names_for
+from api.deps import get_audience, get_engine, get_settings
 from api.errors import ERROR_RESPONSES, bad_request
 from api.highlight import lead, query_terms, snippets
-from api.schemas import HitOut, LooserOut, SearchOut, SnippetOut, SuggestOut
+from api.schemas import DidYouMeanOut, ExpandedOut, HitOut, LooserOut, SearchOut, SnippetOut, SuggestOut
 from engine import Engine
 from engine.base import InvalidCursor
 from engine.model import Audience, Hit
-from engine.query import Bool, MatchAll, Node, Range, SearchSpec, Terms
+from engine.query import Bool, ConstScore, MatchAll, Node, Range, SearchSpec, Terms
 from engine import syntax
+from engine.validity import LATEST_VERSIONS, RELATION_FACET, other_versions, valid_on
+from settings import Settings
 
 router = APIRouter(prefix="/api", tags=["search"])
 
 MAX_QUERY_CHARS = 200
 MAX_WINDOW = 10_000  # page × size beyond this needs the cursor (as Elasticsearch's max_result_window)
-FACETS = ("collection", "agency", "year", "category", "doc_type", "validity")
+FACETS = ("collection", "agency", "year", "category", "doc_type", "validity", RELATION_FACET)
 HIT_FIELDS = ("id", "title", "doc_number", "agency", "date", "published", "collection", "validity",
-              "category", "doc_type", "year", "pages", "archival_code", "page_text")
+              "category", "doc_type", "year", "pages", "archival_code", "page_text",
+              "effective", "ended", "relation_flags", "version_group")
 
+# A facet is named in the answer as its filter parameter is (relation_flags is filtered by `relation`).
+FACET_NAMES = {RELATION_FACET: "relation"}
 MAX_VALUE_CHARS = 200
 MAX_CURSOR_CHARS = 500
 Str = Annotated[list[Annotated[str, StringConstraints(max_length=MAX_VALUE_CHARS)]] | None,
@@ -68,6 +74,16 @@ def filters_from(params: dict[str, Any]) -> dict[str, Node]:
             out[name] = Terms(name, tuple(values))
     if params.get("year"):
         out["year"] = Terms("year", tuple(params["year"]))
+    relation = [v for v in params.get("relation") or [] if v]
+    if relation:
+        out[RELATION_FACET] = Terms(RELATION_FACET, tuple(relation))
+    if params.get("valid_on"):
+        out["valid_on"] = valid_on(min(max(params["valid_on"], EARLIEST), LATEST))
+    elif params.get("versions", "group") == "group" and not (params.get("validity") or relation):
+        # One hit per document: its former versions are counted under it ("其他版本 N"). Keyed
+        # as the validity filter, so the validity facet still counts 历史版本 and selecting it
+        # (or asking what was in force on a day, or for a relation) shows the versions.
+        out["validity"] = LATEST_VERSIONS
     lo, hi = params.get("date_from"), params.get("date_to")
     if lo or hi:
         if lo and hi and lo > hi:
@@ -116,7 +132,7 @@ def _plain(v: Any) -> bool:
     return isinstance(v, str) and len(v) <= MAX_VALUE_CHARS
 
 
-def hit_out(hit: Hit, terms: list[str]) -> HitOut:
+def hit_out(hit: Hit, terms: list[str], versions: dict[str, int] | None = None) -> HitOut:
     f = hit.fields
     pages = f.get("page_text", [])
     snips = snippets(pages, terms) if terms else []
@@ -128,6 +144,8 @@ def hit_out(hit: Hit, terms: list[str]) -> HitOut:
         validity=f.get("validity"), category=f.get("category"), doc_type=f.get("doc_type"),
         year=f.get("year"), pages=f.get("pages"), archival_code=f.get("archival_code"),
         score=round(hit.score, 4), snippets=[SnippetOut(page=s.page, html=s.html) for s in snips],
+        effective=f.get("effective"), ended=f.get("ended"), relation_flags=f.get("relation_flags", []),
+        other_versions=(versions or {}).get(f.get("version_group", ""), 0),
     )
 
 
@@ -144,21 +162,35 @@ def search(
     year: Annotated[list[Annotated[int, Query(ge=1000, le=2999)]] | None, Query(max_length=50)] = None,
     date_from: IsoDate = None,
     date_to: IsoDate = None,
+    valid_on: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}-\d{2}$", json_schema_extra={"format": "date"},
+                                          description="in force on this day (YYYY-MM-DD): 施行 on or before it, not yet repealed or superseded")] = None,
+    relation: Annotated[list[Annotated[str, StringConstraints(max_length=MAX_VALUE_CHARS)]] | None,
+                        Query(max_length=20, description="关联: 被修改过, 已被废止, 已被替代, 有解读, 被引用 (repeat)")] = None,
+    versions: Annotated[Literal["group", "all"], Query(description="group: one hit per document, its other versions counted (default); all: every version")] = "group",
     access: Annotated[list[Literal["open", "reading_room", "restricted"]] | None, Query(description="staff only")] = None,
     sort: Literal["relevance", "date_desc", "date_asc"] = "relevance",
     page: Annotated[int, Query(ge=1, le=MAX_WINDOW)] = 1,
     size: Annotated[int, Query(ge=1, le=100)] = 10,
     cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_CHARS, description="next_cursor of the previous page")] = None,
+    expand: Annotated[bool, Query(description="also search other names of agencies and laws typed (国办 → "
+                                              "国务院办公厅); false: the typed words only")] = True,
     engine: Engine = Depends(get_engine),
     audience: Audience = Depends(get_audience),
+    settings: Settings = Depends(get_settings),
 ) -> SearchOut:
     date_from, date_to = _date(date_from, "date_from"), _date(date_to, "date_to")
+    day = _date(valid_on, "valid_on")
     params = {"collection": collection, "agency": agency, "category": category, "doc_type": doc_type,
               "validity": validity, "fonds": fonds, "year": year, "date_from": date_from, "date_to": date_to,
               "access": access if audience == Audience.staff else None}
-    parsed = syntax.parse(q)
+    # Only when asked for, so a cursor's fingerprint stays what it was for searches without them.
+    params |= {k: v for k, v in (("valid_on", day), ("relation", relation), ("versions", versions))
+               if v and v != "group"}
+    # The staff's own table in the data directory is read again when it changes.
+    parsed = syntax.parse(q, names_for(settings.data) if expand else None)
     filters = filters_from(params)
-    fingerprint = _fingerprint(q, params, sort)
+    # A cursor belongs to one reading of the query: with or without the other names.
+    fingerprint = _fingerprint(q, params if expand else {**params, "expand": False}, sort)
     after = decode_cursor(cursor, fingerprint) if cursor else None
     if after is None and page * size > MAX_WINDOW:
         raise bad_request(f"超过 {MAX_WINDOW} 条请使用 cursor 翻页 / beyond {MAX_WINDOW} results use the cursor")
@@ -170,18 +202,45 @@ def search(
     except InvalidCursor as exc:
         raise bad_request("翻页游标无效 / invalid cursor") from exc
     terms = query_terms(parsed)
-    hits = [hit_out(h, terms) for h in result.hits]
+    counts = other_versions(engine, (h.fields.get("version_group", "") for h in result.hits), audience) \
+        if filters.get("validity") is LATEST_VERSIONS else {}
+    hits = [hit_out(h, terms, counts) for h in result.hits]
     next_cursor = None
     more = bool(after) or spec.offset + len(hits) < result.total
     if len(hits) == size and more and result.hits[-1].sort is not None:
         next_cursor = encode_cursor(result.hits[-1].sort, fingerprint)
-    looser = _looser(engine, audience, parsed, filters) if result.total == 0 and not parsed.empty else None
+    nothing = result.total == 0 and not parsed.empty
+    looser = _looser(engine, audience, parsed, filters) if nothing else None
     return SearchOut(
         total=result.total, hits=hits,
         # Plain dicts: pydantic-core builds the ~70 FacetValueOut in one call, twice as fast.
-        facets={k: [{"value": v.value, "count": v.count} for v in vals] for k, vals in result.facets.items()},
+        facets={FACET_NAMES.get(k, k): [{"value": v.value, "count": v.count} for v in vals]
+                for k, vals in result.facets.items()},
         took_ms=round(result.took_ms, 2), page=page, size=size, next_cursor=next_cursor, looser=looser,
+        expanded=[ExpandedOut(typed=t, names=list(n)) for t, n in parsed.expansions()],
+        did_you_mean=_did_you_mean(engine, audience, parsed, filters) if nothing else [],
     )
+
+
+DID_YOU_MEAN = 3
+
+
+def _did_you_mean(engine: Engine, audience: Audience, parsed: syntax.ParsedQuery,
+                  filters: dict[str, Node]) -> list[DidYouMeanOut]:
+    """A 文号 or title one character off the query, among the documents the caller may see
+    under the same filters; the likeliest (in force, newer) first."""
+    found = syntax.did_you_mean(parsed)
+    if found is None:
+        return []
+    field, node = found
+    # A constant score, so both engines order the candidates by the tie-breaks alone.
+    spec = SearchSpec(query=ConstScore(node, 1.0), filters=dict(filters), size=10, fields=(field,))
+    out: list[DidYouMeanOut] = []
+    for hit in engine.search(spec, audience).hits:
+        value = hit.fields.get(field)
+        if value and all(o.q != value for o in out):
+            out.append(DidYouMeanOut(q=value, field=field))
+    return out[:DID_YOU_MEAN]
 
 
 def _looser(engine: Engine, audience: Audience, parsed: syntax.ParsedQuery, filters: dict[str, Node]) -> LooserOut | None:

@@ -73,6 +73,7 @@ function render(doc) {
     doc.doc_type ? h("span", { class: "tag" }, doc.doc_type) : "",
   );
   renderMeta(doc);
+  renderRelations(doc.relations);
   renderActions(doc);
   renderPages(doc);
   if (!kiosk.on) docTools(doc, document.querySelector(".doc-actions"), $("cite"), $("pages"));
@@ -93,6 +94,8 @@ function renderMeta(doc) {
   row("成文日期", formatDate(doc.date), true);
   row("发布日期", formatDate(doc.published), true);
   row("有效性", validityBadge(doc.validity), true);
+  row("施行日期", formatDate(doc.effective));
+  row("失效日期", formatDate(doc.ended));
   row("馆藏类别", COLLECTION_LABEL[doc.collection] || doc.collection);
   row("主题分类", doc.category);
   row("文种", doc.doc_type);
@@ -109,10 +112,87 @@ function renderMeta(doc) {
   if (doc.access && doc.access !== "open") row("开放范围", ACCESS_LABEL[doc.access] || doc.access);
   // Staff only (the API sends it to staff alone): where each value came from.
   if (doc.provenance && Object.keys(doc.provenance).length) {
+    const order = Object.keys(FIELD_LABEL); // the order of the rows above, unknown fields last
+    const rank = (field) => (order.includes(field) ? order.indexOf(field) : order.length);
     const parts = Object.entries(doc.provenance)
+      .sort(([a], [b]) => rank(a) - rank(b))
       .map(([field, source]) => `${FIELD_LABEL[field] || field}：${SOURCE_LABEL[source] || source}`);
     row("著录来源", parts.join("；"));
   }
+}
+
+// What a relation says, seen from this document (cites) and from the other one (cited by).
+const KIND_OUT = { 修改: "修改", 废止: "废止", 替代: "取代", 根据: "依据", 转发: "转发", 印发: "印发", 解读: "解释" };
+const KIND_IN = { 修改: "修改本文件", 废止: "废止本文件", 替代: "取代本文件", 根据: "依据本文件", 转发: "转发本文件",
+  印发: "印发本文件", 解读: "解释本文件" };
+
+/** A link to a document the reader may see; plain text for one that is not here (or hidden). */
+function docLink(ref, text) {
+  if (!ref) return h("span", { class: "relation-text" }, `《${text}》`, h("span", { class: "muted" }, "（本馆未收录）"));
+  return h("a", { href: docUrl(ref.id, "") }, `《${ref.title || text}》`);
+}
+
+function renderRelations(rel) {
+  if (!rel) return;
+  const line = $("doc-validity");
+  if (rel.status?.line) {
+    const by = rel.status.ended_by;
+    line.className = `doc-validity ${rel.status.ended || ["已废止", "失效", "历史版本"].includes(rel.status.validity) ? "is-ended" : ""}`;
+    clear(line).append(rel.status.line);
+    if (by) line.append(" ", h("a", { href: docUrl(by.id, "") }, "查看"));
+    line.hidden = false;
+  }
+  let any = false;
+  const versions = rel.versions || [];
+  if (versions.length > 1) {
+    const list = clear($("versions-list"));
+    for (const v of versions) {
+      const label = `${formatDate(v.date) || "日期不详"}${v.current ? "（现行版本）" : ""}`;
+      list.append(h("li", { class: v.id === docId ? "is-this" : "" },
+        v.id === docId ? h("strong", {}, label, "，本页") : h("a", { href: docUrl(v.id, "") }, label),
+        v.validity ? " " : "", validityBadge(v.validity) || "",
+        v.effective ? h("span", { class: "muted" }, ` ${formatDate(v.effective)} 施行`) : ""));
+    }
+    $("versions").hidden = false;
+    any = true;
+  }
+  const events = rel.timeline || [];
+  if (events.length > 1) {
+    const list = clear($("timeline-list"));
+    for (const e of events) {
+      const isThis = e.document && e.document.id === docId;
+      list.append(h("li", { class: `event event-${e.kind}` },
+        h("time", { datetime: e.date }, formatDate(e.date)),
+        h("span", { class: "event-kind" }, e.kind),
+        e.document && !isThis ? h("a", { href: docUrl(e.document.id, "") }, e.text) : h("span", {}, e.text)));
+    }
+    $("timeline-summary").textContent = `时间线（${events.length} 项）`;
+    $("timeline").hidden = false;
+    any = true;
+  }
+  const cites = (rel.cites || []);
+  if (cites.length) {
+    const list = clear($("cites-list"));
+    for (const r of cites) {
+      list.append(h("li", {}, h("span", { class: "relation-kind" }, KIND_OUT[r.kind] || r.kind), docLink(r.document, r.text),
+        r.extracted ? h("span", { class: "muted", title: "从标题或正文中识别，未经人工确认" }, "（自动识别）") : ""));
+    }
+    $("cites").hidden = false;
+    any = true;
+  }
+  const citedBy = (rel.cited_by || []);
+  if (citedBy.length) {
+    const list = clear($("cited-by-list"));
+    for (const r of citedBy) {
+      list.append(h("li", {}, h("span", { class: "relation-kind" }, KIND_IN[r.kind] || r.kind), docLink(r.document, r.text),
+        r.date ? h("span", { class: "muted" }, ` ${formatDate(r.date)}`) : ""));
+    }
+    $("cited-by-heading").textContent = `涉及本文件的文件（${rel.cited_by_total} 件）`;
+    $("cited-by").hidden = false;
+    any = true;
+  }
+  $("relations").hidden = !any;
+  if (any && location.hash === "#versions") $("relations").scrollIntoView();
 }
 
 const FIELD_LABEL = {

@@ -102,7 +102,9 @@ export const FACET_LABEL = {
   category: "主题分类",
   doc_type: "文种",
   validity: "有效性",
+  relation: "关联",
   fonds: "全宗",
+  valid_on: "在此日有效",
 };
 
 export function facetValueLabel(field, value) {

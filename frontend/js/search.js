@@ -14,7 +14,7 @@ import {
 import { setupSuggest } from "./suggest.js";
 import { searchTools, showWorkspaceLink } from "./workspace.js";
 
-const FACET_ORDER = ["collection", "agency", "year", "category", "doc_type", "validity"];
+const FACET_ORDER = ["collection", "agency", "year", "category", "doc_type", "validity", "relation"];
 const FACET_SHOWN = 8; // values shown before "显示全部"
 
 const $ = (id) => document.getElementById(id);
@@ -23,6 +23,7 @@ const els = {
   start: $("start"), stats: $("stats"), layout: $("results-layout"),
   filters: $("filters"), filterToggle: $("filter-toggle"), facets: $("facets"),
   dateForm: $("date-form"), dateFrom: $("date_from"), dateTo: $("date_to"), dateError: $("date-error"),
+  validForm: $("valid-form"), validOn: $("valid_on"),
   results: $("results"), heading: $("results-heading"), status: $("status"), chips: $("chips"),
   histogram: $("histogram"), sort: $("sort"), notice: $("notice"), hits: $("hits"), pagination: $("pagination"),
   workspaceTools: $("workspace-tools"),
@@ -131,6 +132,7 @@ function searchApiParams(s) {
   params.set("sort", s.sort);
   params.set("page", String(s.page));
   params.set("size", String(PAGE_SIZE));
+  if (s.expand === false) params.set("expand", "false");
   return params;
 }
 
@@ -162,6 +164,7 @@ function render(data) {
   els.heading.textContent = state.q ? `“${state.q}”的检索结果` : "浏览文件";
   els.sort.value = state.sort;
   els.dateFrom.value = state.date_from;
+  els.validOn.value = (state.filters.valid_on || [""])[0];
   els.dateTo.value = state.date_to;
   renderChips();
   renderFacets(data.facets || {});
@@ -180,6 +183,7 @@ function render(data) {
 
 function renderNotice(data, total) {
   clear(els.notice);
+  renderExpanded(data.expanded || []);
   if (total) return;
   const filtered = Object.keys(state.filters).length || state.date_from || state.date_to;
   const box = h("div", { class: "empty" });
@@ -196,6 +200,17 @@ function renderNotice(data, total) {
       h("a", { href, "data-spa": "1", class: "looser", onclick: spaLink(href, (u) => goToHref(u, { focusResults: true })) }, looser.q),
       `（${formatNumber(looser.total)} 条结果）`));
   }
+  const guesses = (data.did_you_mean || []).filter((d) => d && d.q);
+  if (guesses.length) {
+    const p = h("p", { class: "did-you-mean" }, "您是不是要找：");
+    guesses.forEach((d, i) => {
+      const href = searchUrl({ ...cloneState(state), q: d.q, page: 1 });
+      if (i) p.append("、");
+      p.append(h("a", { href, "data-spa": "1", class: "did-you-mean-link",
+        onclick: spaLink(href, (u) => goToHref(u, { focusResults: true })) }, d.q));
+    });
+    box.append(p);
+  }
   const tips = h("ul", { class: "empty-tips" },
     h("li", {}, "检查是否有错别字，或换用意思相近的词语；"),
     h("li", {}, "减少检索词，或去掉引号；"));
@@ -206,6 +221,25 @@ function renderNotice(data, total) {
   }
   box.append(tips);
   els.notice.append(box);
+}
+
+// "也搜索了：国务院办公厅" with a link to the typed words alone (expand=0), or, when that is
+// what is shown, a link back to the search with the other names.
+function renderExpanded(expanded) {
+  if (state.expand === false) {
+    const href = searchUrl({ ...cloneState(state), expand: true, page: 1 });
+    els.notice.append(h("p", { class: "expanded" }, "只搜索了输入的词语。",
+      h("a", { href, "data-spa": "1", class: "expand-again", onclick: spaLink(href, (u) => goToHref(u)) },
+        "同时搜索简称和别名")));
+    return;
+  }
+  if (!expanded.length) return;
+  const names = expanded.flatMap((e) => e.names || []);
+  const typed = expanded.map((e) => e.typed).join("、");
+  const href = searchUrl({ ...cloneState(state), expand: false, page: 1 });
+  els.notice.append(h("p", { class: "expanded" }, `也搜索了：${names.join("、")}。`,
+    h("a", { href, "data-spa": "1", class: "typed-only", onclick: spaLink(href, (u) => goToHref(u)) },
+      `只搜索“${typed}”`)));
 }
 
 function renderHits(hits, total) {
@@ -229,6 +263,13 @@ function renderHits(hits, total) {
       hit.doc_type ? h("span", { class: "tag" }, hit.doc_type) : null,
       hit.category ? h("span", { class: "tag" }, hit.category) : null,
       hit.pages ? h("span", { class: "tag tag-plain" }, `共 ${hit.pages} 页`) : null);
+    // Versions of one document are one hit: the others are listed in its document view.
+    const flags = (hit.relation_flags || []).filter((f) => f !== "被引用");
+    const versions = hit.other_versions || flags.length
+      ? h("p", { class: "hit-versions" },
+        hit.other_versions ? h("a", { href: `${href}#versions` }, `其他版本 ${hit.other_versions}`) : null,
+        ...flags.map((f) => h("span", { class: "hit-flag" }, f)))
+      : null;
     const snippets = h("ul", { class: "snippets" });
     for (const snip of hit.snippets || []) {
       const pageHref = `${href}#page-${encodeURIComponent(snip.page)}`;
@@ -241,6 +282,7 @@ function renderHits(hits, total) {
         h("h2", { class: "hit-title", id: `hit-${cssId(hit.id)}` }, h("a", { href }, hit.title || "（无题名）")),
         tags,
         meta,
+        versions,
         snippets.childNodes.length ? snippets : null)));
   }
 }
@@ -406,7 +448,8 @@ function pageWindow(current, pages) {
 
 async function submitQuery(q) {
   await kioskReady;
-  const next = { ...cloneState(state), q: q.trim(), page: 1 };
+  // A new query searches the other names again, whatever the last one asked.
+  const next = { ...cloneState(state), q: q.trim(), page: 1, expand: true };
   if (!next.q && !Object.keys(next.filters).length && !next.date_from && !next.date_to) {
     if (kiosk.on) history.replaceState(null, "", startUrl());
     else history.pushState(null, "", startUrl());
@@ -438,6 +481,13 @@ function wire() {
     els.dateError.hidden = true;
     els.dateFrom.removeAttribute("aria-invalid");
     go({ ...cloneState(state), date_from: from, date_to: to, page: 1 });
+  });
+  els.validForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const next = cloneState(state);
+    if (els.validOn.value) next.filters.valid_on = [els.validOn.value];
+    else delete next.filters.valid_on;
+    go({ ...next, page: 1 });
   });
   els.filterToggle.addEventListener("click", () => {
     const open = els.filterToggle.getAttribute("aria-expanded") !== "true";

@@ -1,7 +1,7 @@
 // The page's whole state lives in the URL: read it from location, write it with
 // pushState (or replaceState in kiosk mode, so Back never reaches another visitor's search).
 
-export const FILTER_FIELDS = ["collection", "agency", "year", "category", "doc_type", "validity", "fonds"];
+export const FILTER_FIELDS = ["collection", "agency", "year", "category", "doc_type", "validity", "relation", "fonds", "valid_on"];
 export const SORTS = ["relevance", "date_desc", "date_asc"];
 export const PAGE_SIZE = 10;
 
@@ -29,6 +29,8 @@ export function readSearchState(search = location.search) {
     date_to: params.get("date_to") || "",
     sort,
     page,
+    // expand=0: the typed words only, without the other names of agencies and laws
+    expand: params.get("expand") !== "0",
   };
 }
 
@@ -56,6 +58,7 @@ export function searchParams(state, { withTerminal = true, explicitSort = false 
   if (state.date_to) params.set("date_to", state.date_to);
   if (state.sort !== "relevance" || explicitSort) params.set("sort", state.sort);
   if (state.page > 1) params.set("page", String(state.page));
+  if (state.expand === false) params.set("expand", "0");
   if (withTerminal) for (const [k, v] of terminalParams()) params.set(k, v);
   return params;
 }

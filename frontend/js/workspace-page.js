@@ -15,8 +15,8 @@ function render() {
   renderHistory(data.history);
 }
 
-function noteEditor(label, value, onSave) {
-  const area = h("textarea", { rows: 2, maxlength: 5000, "aria-label": label }, value);
+function noteEditor(label, value, onSave, placeholder = "批注") {
+  const area = h("textarea", { rows: 2, maxlength: 5000, "aria-label": label, placeholder }, value);
   const saved = h("span", { class: "export-status", role: "status" });
   return h("div", { class: "note-editor" }, area,
     h("button", {
@@ -69,7 +69,7 @@ function renderFolders(folders) {
             render();
           },
         }, "删除专题")),
-      noteEditor(`专题“${folder.name}”的说明`, folder.note, (v) => ws.setFolderNote(folder.id, v)),
+      noteEditor(`专题“${folder.name}”的说明`, folder.note, (v) => ws.setFolderNote(folder.id, v), "专题说明（写入 Word 汇编的开头）"),
       folder.items.length ? items : h("p", { class: "muted" }, "专题中还没有文件。"),
       folder.items.length ? ws.exportControls(() => ({ body: ws.folderBody(ws.load().folders.find((f) => f.id === folder.id) || folder) }),
         { label: "导出此专题" }) : null));

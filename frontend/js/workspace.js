@@ -386,12 +386,15 @@ export function searchTools(container, state, total, { kioskOn = false } = {}) {
     },
   }, h("label", { for: "save-search-name" }, "保存检索"), name,
   h("button", { type: "submit", class: "button button-secondary" }, "保存"), status);
-  const capped = total > 10000;
-  container.append(
-    h("div", { class: "search-tools-row" }, form,
-      h("a", { href: feed, type: "application/atom+xml", class: "feed-link", title: "用阅读器订阅，有新文件时得到通知" }, "订阅此检索（Atom）")),
-    capped ? h("p", { class: "muted" }, `结果超过 10 000 件，导出前请增加筛选条件缩小范围。`) : null,
-    exportControls(() => ({ params }), { label: `导出全部 ${total} 件结果` }));
+  // Folded by default: the results come first; the state survives a new search.
+  const details = h("details", { class: "search-tools", open: container.dataset.open === "1",
+    ontoggle: () => { container.dataset.open = details.open ? "1" : ""; } },
+  h("summary", {}, "保存、订阅或导出此检索"),
+  h("div", { class: "search-tools-row" }, form,
+    h("a", { href: feed, type: "application/atom+xml", class: "feed-link", title: "用阅读器订阅，有新文件时得到通知" }, "订阅此检索（Atom）")),
+  total > 10000 ? h("p", { class: "muted" }, "结果超过 10 000 件，导出前请增加筛选条件缩小范围。") : "",
+  exportControls(() => ({ params }), { label: `导出全部 ${total} 件结果` }));
+  container.append(details);
 }
 
 /** The selection inside the document's pages, with the page it starts on, or null. */

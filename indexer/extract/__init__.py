@@ -31,6 +31,7 @@ class Extracted:
     pages: list[Page]
     media_type: str
     metadata: dict[str, str] = field(default_factory=dict)  # e.g. title from document properties
+    notes: list[str] = field(default_factory=list)  # for the ledger: what was read around (bad bytes)
 
 
 class Extractor(Protocol):

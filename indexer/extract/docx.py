@@ -15,6 +15,7 @@ from docx.text.paragraph import Paragraph
 from lxml import etree
 
 from engine.model import Page
+from indexer import limits
 from indexer.extract import Extracted, ExtractionError, OcrService, ensure_not_empty
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -48,12 +49,14 @@ class DocxExtractor:
 
     def extract(self, path: Path, ocr: OcrService | None = None) -> Extracted:
         ensure_not_empty(path)
+        limits.check_zip_file(path)  # python-docx reads whole parts: a 1 GiB part would be 1 GiB
         try:
             document = docx.Document(str(path))
         except (PackageNotFoundError, zipfile.BadZipFile, KeyError, etree.XMLSyntaxError) as e:
             raise ExtractionError(f"{path.name}: Word 文件损坏 / corrupt .docx ({e})") from e
         pages: list[list[str]] = [[]]
         for block in document.iter_inner_content():
+            limits.checkpoint()
             if isinstance(block, Paragraph):
                 if block.paragraph_format.page_break_before and pages[-1]:
                     pages.append([])

@@ -15,6 +15,7 @@ from lxml import etree
 
 from analysis import dates
 from engine.model import Page
+from indexer import limits
 from indexer.extract import Extracted, ExtractionError, OcrService, read_bytes
 from indexer.extract.text import decode
 from indexer.metadata import is_agency
@@ -136,7 +137,9 @@ class HtmlExtractor:
     extensions = (".html", ".htm", ".shtml", ".xhtml")
 
     def extract(self, path: Path, ocr: OcrService | None = None) -> Extracted:
-        text = _decode(read_bytes(path), path.name)
+        data = read_bytes(path)
+        limits.check_markup(len(data), path.name)
+        text = _decode(data, path.name)
         text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text)  # lxml refuses str with a declaration
         try:
             root = lxml.html.document_fromstring(text)

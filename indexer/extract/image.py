@@ -8,6 +8,7 @@ from pathlib import Path
 
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
+from indexer import limits
 from indexer.extract import Extracted, ExtractionError, OcrService, ensure_not_empty
 
 _MEDIA = {"TIFF": "image/tiff", "JPEG": "image/jpeg", "PNG": "image/png", "BMP": "image/bmp",
@@ -43,6 +44,7 @@ class ImageExtractor:
 def _frames(im: Image.Image, path: Path) -> Iterator[Image.Image]:
     """Each frame as its own RGB copy (frames share one decoder; a copy is independent)."""
     for i, frame in enumerate(ImageSequence.Iterator(im), start=1):
+        limits.checkpoint()
         try:
             yield frame.convert("RGB")
         except OSError as e:

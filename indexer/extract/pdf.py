@@ -7,21 +7,26 @@ page is judged on its own, so a mixed PDF keeps its good text pages and OCRs the
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
 from PIL import Image
 from pdfminer.high_level import extract_pages
-from pdfminer.layout import LAParams, LTFigure, LTImage, LTPage, LTTextContainer
+from pdfminer.layout import LAParams, LTChar, LTFigure, LTImage, LTPage, LTTextContainer
 from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect, PDFSyntaxError
 from pdfminer.pdfparser import PDFSyntaxError as ParserSyntaxError
 from pdfminer.psparser import PSEOF, PSException
 
 from engine.model import Page
-from indexer.extract import Extracted, ExtractionError, OcrService, ensure_not_empty
+from indexer import limits
+from indexer.extract import Extracted, ExtractionError, OcrService, ensure_not_empty, pdf_limits
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +52,8 @@ def _is_good(c: str) -> bool:
     return (
         0x4E00 <= o <= 0x9FFF or 0x3400 <= o <= 0x4DBF or 0xF900 <= o <= 0xFAFF  # CJK
         or 0x20000 <= o <= 0x3134F
+        or 0x3040 <= o <= 0x30FF or 0x31F0 <= o <= 0x31FF  # kana: Japanese text is text too
+        or 0xAC00 <= o <= 0xD7AF  # Hangul syllables
         or 0x3000 <= o <= 0x303F or 0xFF00 <= o <= 0xFFEF  # CJK punctuation, full-width forms
         or c in "“”‘’—…·●■□△▲★☆○◎※№"
         or _ASCII_OK.match(c) is not None
@@ -90,11 +97,49 @@ def _image_cover(page: LTPage) -> float:
     return min(covered / area, 1.0)
 
 
+def _layout_text(elements: Iterable[Any]) -> str:
+    """Text boxes in layout order, and the characters inside figures (form XObjects), which
+    pdfminer leaves as loose glyphs: a name filled into a form is often drawn there."""
+    parts: list[str] = []
+    for el in elements:
+        if isinstance(el, LTTextContainer):
+            parts.append(el.get_text())
+        elif isinstance(el, LTFigure):
+            inner = _layout_text(el)
+            loose = "".join(c.get_text() for c in el if isinstance(c, LTChar))
+            parts.append(inner + (loose + "\n" if loose.strip() else ""))
+    return "".join(parts)
+
+
+def _annotation_text(doc: pdfium.PdfDocument, index: int) -> str:
+    """Text of FreeText annotations (typed onto the page; viewers and pdftotext show it)."""
+    page = doc[index]
+    out = []
+    for n in range(pdfium_c.FPDFPage_GetAnnotCount(page)):
+        annot = pdfium_c.FPDFPage_GetAnnot(page, n)
+        if not annot:
+            continue
+        try:
+            if pdfium_c.FPDFAnnot_GetSubtype(annot) != pdfium_c.FPDF_ANNOT_FREETEXT:
+                continue
+            size = pdfium_c.FPDFAnnot_GetStringValue(annot, b"Contents", None, 0)
+            if size > 2:
+                buf = ctypes.create_string_buffer(size)
+                pdfium_c.FPDFAnnot_GetStringValue(annot, b"Contents", ctypes.cast(buf, ctypes.POINTER(
+                    pdfium_c.FPDF_WCHAR)), size)
+                text = buf.raw[:size - 2].decode("utf-16-le", errors="replace").strip()
+                if text:
+                    out.append(text)
+        finally:
+            pdfium_c.FPDFPage_CloseAnnot(annot)
+    return "\n".join(out)
+
+
 def _text_layer_pdfminer(path: Path) -> list[_LayerPage]:
     pages = []
     for layout in extract_pages(path, laparams=LAParams()):
-        parts = [el.get_text() for el in layout if isinstance(el, LTTextContainer)]
-        pages.append(_LayerPage("".join(parts).strip(), _image_cover(layout)))
+        limits.checkpoint()
+        pages.append(_LayerPage(_layout_text(layout).strip(), _image_cover(layout)))
     return pages
 
 
@@ -113,6 +158,17 @@ def _better_text(text: str, doc: pdfium.PdfDocument, index: int) -> str:
     costs milliseconds where OCR costs seconds."""
     other = doc[index].get_textpage().get_text_range().replace("\r\n", "\n").strip()
     return other if text_quality(other).usable else text
+
+
+def _han(text: str) -> int:
+    return sum(1 for c in text if 0x4E00 <= ord(c) <= 0x9FFF or 0x3400 <= ord(c) <= 0x4DBF)
+
+
+def _layer_reads_more(layer: str, ocr_text: str) -> bool:
+    """A short but clean text layer ('目录', one title) is OCR'd in case the page holds more
+    as drawn glyphs; when OCR reads fewer characters than the layer, the layer stays."""
+    q = text_quality(layer)
+    return q.chars > 0 and q.bad <= 0.1 and _han(layer) > _han(ocr_text)
 
 
 def needs_ocr(layer: _LayerPage) -> bool:
@@ -140,9 +196,10 @@ def _open(path: Path) -> pdfium.PdfDocument:
 def render(doc: pdfium.PdfDocument, index: int, dpi: int = RENDER_DPI) -> Image.Image:
     """Page `index` (0-based) as an RGB image; oversized pages (A0 drawings) are rendered
     at a lower dpi so they stay under Pillow's decompression-bomb limit."""
+    limits.checkpoint()
     page = doc[index]
     w, h = page.get_size()  # points
-    limit = Image.MAX_IMAGE_PIXELS
+    limit = limits.MAX_PIXELS
     if limit:
         fit = int(((limit / max(w * h, 1.0)) ** 0.5) * 72)
         if fit < MIN_RENDER_DPI:
@@ -158,6 +215,7 @@ class PdfExtractor:
 
     def extract(self, path: Path, ocr: OcrService) -> Extracted:
         ensure_not_empty(path)
+        pdf_limits.check(path)  # before either parser inflates a content-stream bomb
         doc = _open(path)
         try:
             count = len(doc)
@@ -170,13 +228,17 @@ class PdfExtractor:
             for i, p in enumerate(layer):
                 if needs_ocr(p):
                     p.text = _better_text(p.text, doc, i)
+                typed = _annotation_text(doc, i)
+                if typed:
+                    p.text = f"{p.text}\n{typed}".strip()
             pages = [Page(number=i + 1, text=p.text) for i, p in enumerate(layer)]
             todo = [i for i, p in enumerate(layer) if needs_ocr(p)]
             if todo:
                 images = (render(doc, i) for i in todo)  # lazy: one page in memory per worker
                 for done in ocr.ocr_images(images, numbers=[i + 1 for i in todo],
                                            source=path.name):
-                    pages[done.number - 1] = done
+                    if not _layer_reads_more(layer[done.number - 1].text, done.text):
+                        pages[done.number - 1] = done
             return Extracted(pages, "application/pdf", _metadata(doc))
         except ExtractionError as e:
             if not e.reason.startswith(path.name):

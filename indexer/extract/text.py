@@ -58,9 +58,55 @@ def decode(data: bytes, name: str = "") -> tuple[str, str]:
             return text, "utf-16"
     best = from_bytes(data).best()
     if best is None or best.encoding is None:
-        raise ExtractionError(f"{name}: 无法识别文本编码 / not text in any known encoding")
+        text, enc, bad = decode_damaged(data, name)
+        return text, enc
     enc = _WIDEN.get(best.encoding.lower().replace("-", ""), best.encoding)
     return data.decode(enc, errors="replace"), enc
+
+
+# A damaged file: bytes that no encoding reads (a bad sector, a truncated copy, one byte
+# flipped) make detection refuse the whole file. Up to this share of bad byte sequences,
+# the text is read in the encoding the rest of it is in, each bad sequence becoming U+FFFD.
+MAX_BAD_SHARE = 0.01
+_CANDIDATES = ("utf-8", "gb18030", "big5hkscs", "utf-16-le", "utf-16-be")
+
+
+def _bad_spans(data: bytes, encoding: str, limit: int) -> list[tuple[int, int]] | None:
+    """Where strict decoding fails, or None when it fails more than `limit` times."""
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    decoder = codecs.getincrementaldecoder(encoding)()
+    while pos < len(data):
+        try:
+            decoder.decode(data[pos:], final=True)
+            break
+        except UnicodeDecodeError as exc:
+            start, end = pos + exc.start, pos + max(exc.end, exc.start + 1)
+            spans.append((start, end))
+            if len(spans) > limit:
+                return None
+            decoder.reset()
+            pos = end
+    return spans
+
+
+def decode_damaged(data: bytes, name: str = "") -> tuple[str, str, int]:
+    """(text, encoding, bad sequences replaced) of bytes that are text apart from a few bad
+    sequences: the encoding is the one detection recognises once they are cut out."""
+    limit = max(1, int(len(data) * MAX_BAD_SHARE))
+    tried: list[tuple[int, str, bytes]] = []
+    for enc in _CANDIDATES:
+        spans = _bad_spans(data, enc, limit)
+        if spans is None:
+            continue
+        clean = b"".join(data[a:b] for a, b in zip([0] + [e for _, e in spans], [s for s, _ in spans] + [len(data)]))
+        tried.append((len(spans), enc, clean))
+    for bad, enc, clean in sorted(tried, key=lambda t: t[0]):
+        best = from_bytes(clean).best()
+        found = best.encoding.lower().replace("-", "").replace("_", "") if best and best.encoding else ""
+        if _WIDEN.get(found, found) in (enc.replace("-", ""), enc):
+            return data.decode(enc, errors="replace"), enc, bad
+    raise ExtractionError(f"{name}: 无法识别文本编码 / not text in any known encoding")
 
 
 def split_pages(text: str) -> list[Page]:
@@ -78,4 +124,10 @@ class TextExtractor:
         text, encoding = decode(data, path.name)
         if not text.strip():
             raise ExtractionError("空文件 / empty file (only whitespace)", skip=True)
-        return Extracted(split_pages(text), "text/plain", {"encoding": encoding})
+        notes = []
+        written = "\ufffd".encode(encoding, errors="ignore")  # U+FFFD the file itself holds
+        bad = text.count("\ufffd") - (data.count(written) if written else 0)
+        if bad > 0:
+            notes.append(f"{bad} 处无法解码的字节已替换为 U+FFFD / {bad} undecodable byte sequence"
+                         f"{'s' if bad > 1 else ''} replaced with U+FFFD ({encoding})")
+        return Extracted(split_pages(text), "text/plain", {"encoding": encoding}, notes)

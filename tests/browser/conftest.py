@@ -47,6 +47,33 @@ HOSTILE_TEXT = (
 
 
 # A scan too coarse to read well: OCR gives it a low confidence, and the page must say so.
+# Relations: the 1982 version of the 宪法 beside the sample's 2018 one (versions grouped, the
+# 2018 amendment on the timeline), and the article of the 生态环境法典 that repeals the
+# sample's 环境影响评价法. Excerpts of the real texts (../shared/corpus/laws).
+CONSTITUTION_1982_ID = "browser-constitution-1982"
+CONSTITUTION_1982 = (
+    "中华人民共和国宪法\n第一章 总纲\n"
+    "第一条　中华人民共和国是工人阶级领导的、以工农联盟为基础的人民民主专政的社会主义国家。\n"
+    "社会主义制度是中华人民共和国的根本制度。禁止任何组织或者个人破坏社会主义制度。\n"
+    "第二条　中华人民共和国的一切权力属于人民。\n"
+    "人民行使国家权力的机关是全国人民代表大会和地方各级人民代表大会。\n"
+    "第四章 国旗、国徽、首都\n第一百三十六条　中华人民共和国国旗是五星红旗。\n"
+    "第一百三十七条　中华人民共和国国徽，中间是五星照耀下的天安门，周围是谷穗和齿轮。\n"
+    "第一百三十八条　中华人民共和国首都是北京。\n"
+)
+ECO_CODE_ID = "browser-eco-code"
+ECO_CODE_TITLE = "中华人民共和国生态环境法典（节选）"
+ECO_CODE = (
+    "中华人民共和国生态环境法典\n第一章 基本规定\n"
+    "第一条　为了保护生态环境，防治污染和其他公害，保障公众健康和生态环境权益，维护生态安全，推动绿色低碳发展，"
+    "建设生态文明，全面推进美丽中国建设，加快推进人与自然和谐共生的现代化，实现中华民族永续发展，根据宪法，制定本法。\n"
+    "第三章 附则\n"
+    "第一千二百四十二条　本法自 2026年8月15日起施行。 《中华人民共和国环境保护法》、《中华人民共和国环境影响评价法》、"
+    "《中华人民共和国海洋环境保护法》、《中华人民共和国大气污染防治法》、 《中华人民共和国水污染防治法》、"
+    "《中华人民共和国土壤污染防治法》、 《中华人民共和国固体废物污染环境防治法》、《中华人民共和国噪声污染防治法》、"
+    "《中华人民共和国放射性污染防治法》、《中华人民共和国清洁生产促进法》同时废止。\n"
+)
+
 LOW_CONFIDENCE_ID = "browser-lowconf-0001"
 CJK_FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 
@@ -106,6 +133,15 @@ def browser_corpus(browser_workdir) -> Path:
         "validity": "现行有效", "access": "open",
     }
     rows = [row]
+    (root / "current" / "宪法-1982.txt").write_text(CONSTITUTION_1982, encoding="utf-8")
+    (root / "current" / "生态环境法典-节选.txt").write_text(ECO_CODE, encoding="utf-8")
+    law = {"agency": "全国人民代表大会", "collection": "current", "access": "open"}
+    rows.append({**law, "file": "current/宪法-1982.txt", "id": CONSTITUTION_1982_ID, "title": "中华人民共和国宪法",
+                 "date": "1982-12-04", "published": "1982-12-04", "category": "宪法", "doc_type": "宪法",
+                 "validity": "历史版本"})
+    rows.append({**law, "file": "current/生态环境法典-节选.txt", "id": ECO_CODE_ID, "title": ECO_CODE_TITLE,
+                 "date": "2026-03-12", "published": "2026-03-12", "category": "行政法", "doc_type": "法律",
+                 "validity": "现行有效"})
     (root / "archive").mkdir(exist_ok=True)
     if _coarse_scan(root / "archive" / "coarse-scan.png"):
         rows.append({

@@ -222,7 +222,9 @@ def test_keyboard_only_search_and_filter_with_visible_focus(page):
     expect(page.locator("#status")).to_contain_text("共 ")
     page.keyboard.press("Tab")  # the first stop is the skip link
     expect(page.locator(".skip-link")).to_be_focused()
+    page.keyboard.press("Tab")  # the brand, then the header's link to the workspace
     page.keyboard.press("Tab")
+    expect(page.locator("#workspace-link")).to_be_focused()
     page.keyboard.press("Tab")
     expect(page.locator("#q")).to_be_focused()
     page.keyboard.type("档案")

@@ -47,7 +47,7 @@ def _select_text(page, chars: int = 24) -> str:
     }""", chars)
 
 
-def _fill_folder(page) -> tuple[list[str], str]:
+def _fill_folder(page, artifacts) -> tuple[list[str], str]:
     page.goto("/?q=%E6%A1%A3%E6%A1%88%E6%B3%95")  # 档案法
     expect(page.locator("#status")).to_contain_text("共 ")
     hrefs = [a.get_attribute("href") for a in page.locator(".hit-title a").all()[:2]]
@@ -67,6 +67,7 @@ def _fill_folder(page) -> tuple[list[str], str]:
     page.fill("#collect-note", PASSAGE_NOTE)
     page.click("#collect-passage")
     expect(page.locator("#collect .export-status")).to_contain_text("第 1 页的摘录")
+    page.screenshot(path=str(artifacts / "workspace-collect.png"))
 
     page.goto(f"/{hrefs[1]}")
     expect(page.locator("#doc-title")).to_be_visible()
@@ -89,7 +90,7 @@ def _export(page, folder, fmt: str, tmp_path) -> bytes:
 
 def test_folder_with_two_documents_and_a_passage_exports_and_moves_to_a_fresh_profile(
         page, server, chromium, problems, tmp_path, artifacts):
-    ids, selected = _fill_folder(page)
+    ids, selected = _fill_folder(page, artifacts)
     page.goto("/workspace.html")
     folder = page.locator("section.folder")
     expect(folder).to_have_count(1)
@@ -161,6 +162,7 @@ def test_save_a_search_rename_it_get_back_to_it_and_subscribe_to_its_feed(page, 
     page.goto("/?q=%E6%A1%A3%E6%A1%88&collection=current")  # 档案, 现行文件
     expect(page.locator("#status")).to_contain_text("共 ")
     total = re.search(r"共 \d+ 条", page.locator("#status").text_content())[0]
+    page.click("#workspace-tools summary")
     page.fill("#save-search-name", "现行档案文件")
     page.click(".save-search button[type=submit]")
     expect(page.locator(".save-search .export-status")).to_contain_text("已保存检索“现行档案文件”")
@@ -205,6 +207,7 @@ def test_search_export_shows_its_progress_and_gives_the_file(page, tmp_path):
     expect(page.locator("#status")).to_contain_text("共 ")
     total = int(re.search(r"共 (\d+) 条", page.locator("#status").text_content())[1])
     tools = page.locator("#workspace-tools")
+    tools.locator("summary").click()
     with page.expect_download() as info:
         tools.locator("button[data-format='csv']").click()
     path = tmp_path / info.value.suggested_filename

@@ -248,3 +248,104 @@ def test_a_document_repealed_after_indexing_drops_below_those_in_force(kind, tmp
         assert ids(engine, "候鸟") == ["b", "a"]
     finally:
         engine.close()
+
+
+# -- queries as people type them ------------------------------------------------------------------
+
+def test_text_cut_anywhere_finds_every_document_holding_it_first(backend):
+    """A fragment copied from a document, cut mid-word at both ends, finds every visible
+    document that holds it, and one of them first (the bigrams carry it, whatever jieba makes
+    of the cut ends)."""
+    rng = random.Random(12)
+    docs = corpus.visible(Audience.public)
+    for _ in range(40):
+        line = max(rng.choice(rng.choice(docs).pages).text.split("\n"), key=len).replace("\u3000", "")
+        n = rng.randint(6, 20)
+        start = rng.randrange(0, max(1, len(line) - n))
+        q = line[start:start + n]
+        expected = corpus.containing(q, Audience.public)
+        assert expected
+        found = ids(backend, q)
+        assert expected <= set(found), q
+        assert found[0] in expected, q
+
+
+def test_a_passage_typed_in_pieces_finds_the_document_holding_it_whole_first(typed):
+    assert ids(typed, "档案信息化建设，推进 数字档案馆建设")[:2] == ["p_whole", "p_apart"]
+    # a last piece of one character cut from its word (拍 of 拍卖) still finds it
+    assert ids(typed, "数字档案馆建设。 拍")[0] == "p_whole"
+
+
+def test_one_misread_character_still_finds_the_scan_below_the_exact_text(typed):
+    for q in ("执行文件材料归档制度", "行文件材料归", "严格执行文件材料归档制度，任何单位"):
+        found = ids(typed, q)
+        assert found[:2] == ["x_exact", "x_scan"], q
+        if len(q) > 6:  # two characters misread within it: not the same text any more
+            assert "x_noise" not in found, q
+
+
+def test_orders_are_found_by_either_name_of_their_issuer(typed):
+    for q in ("国务院令第706号", "国令第706号", "中华人民共和国国务院令第706号", "国务院令706号", "文号:国令第706号"):
+        assert ids(typed, q)[0] == "o_long", q
+    for q in ("国令第707号", "国务院令第707号"):
+        assert ids(typed, q)[0] == "o_short", q
+
+
+@pytest.mark.parametrize("q", ["国办发2019年3号", "国办发2019年第3号", "国办发〔2019年〕3号", "国办发 2019 3号",
+                               "国办发【2019】3号", "国办发〔2019〕3", "国办发［２０１９］３号", "国办发〔二〇一九〕三号",
+                               "国办发[2019]第3号", "國辦發〔2019〕3號"])
+def test_doc_number_as_people_type_it_ranks_that_document_first(typed, q):
+    assert ids(typed, q)[0] == "s03"
+
+
+def test_a_doc_number_series_lists_its_documents_by_number(typed):
+    for q in ("国办发〔2019〕", "国办发[2019]", "国办发2019年", "文号:国办发〔2019〕"):
+        assert ids(typed, q)[:5] == ["s01", "s02", "s03", "s10", "s12"], q
+
+
+def test_other_names_are_searched_a_little_below_the_words_typed(typed):
+    from analysis.abbreviations import names_for
+
+    names = names_for(None)
+    found = [h.id for h in typed.search(SearchSpec(query=syntax.to_node(syntax.parse("国办 幼儿园", names)),
+                                                   size=ALL), Audience.public).hits]
+    assert found == ["g_typed", "g_full"]
+    assert ids(typed, "国办 幼儿园") == ["g_typed"]  # without the names: only what was typed
+    parsed = syntax.parse("个税法", names)
+    assert parsed.expansions() == [("个税法", ("个人所得税法",))]
+    found = [h.id for h in typed.search(SearchSpec(query=syntax.to_node(parsed), size=ALL), Audience.public).hits]
+    assert found[0] == "a_full"
+
+
+def test_a_doc_number_one_character_off_is_offered_instead(typed):
+    field, node = syntax.did_you_mean(syntax.parse("国办发〔2019〕13号"))
+    assert field == "doc_number"
+    found = {h.id for h in typed.search(SearchSpec(query=node, size=ALL), Audience.public).hits}
+    assert found == {"s01", "s03", "s10", "s12"}  # 1, 3, 10, 12: one edit from 13; 2 is two
+    field, node = syntax.did_you_mean(syntax.parse("个人所得锐法"))  # 税 misread as 锐
+    assert field == "title"
+    assert [h.id for h in typed.search(SearchSpec(query=node, size=ALL), Audience.public).hits] == ["a_full"]
+
+
+TYPED_DOCS = (
+    _doc("p_whole", "关于档案工作的通知", FILLER + "加强档案信息化建设，推进数字档案馆建设。拍卖" + FILLER),
+    _doc("p_apart", "关于信息工作的通知", "推进数字档案馆建设。" + FILLER * 3 + "加强档案信息化建设。" + FILLER),
+    _doc("x_exact", "关于档案归档的规定", FILLER + "严格执行文件材料归档制度，任何单位" + FILLER, year=2001),
+    _doc("x_scan", "关于档案归档的规定（扫描件）", FILLER + "严格执行文信材料归档制度，任何单位" + FILLER, year=2021,
+         collection="archive"),
+    _doc("x_noise", "关于档案归档的规定（草稿）", FILLER + "严格执行文信材料归对制度，任何革位" + FILLER),
+    _doc("o_long", "专利代理条例", FILLER, doc_number="国务院令第706号"),
+    _doc("o_short", "关于修改部分行政法规的决定", FILLER, doc_number="国令第707号"),
+    *(_doc(f"s{n:02d}", f"关于第{n}项工作的通知", FILLER, doc_number=f"国办发〔2019〕{n}号") for n in (12, 3, 10, 1, 2)),
+    _doc("s_other", "关于另一项工作的通知", FILLER, doc_number="国办发〔2018〕5号"),
+    _doc("g_typed", "国办关于幼儿园的通知", FILLER + "幼儿园" + FILLER),
+    _doc("g_full", "国务院办公厅关于幼儿园的通知", FILLER + "幼儿园" + FILLER),
+    _doc("a_full", "中华人民共和国个人所得税法", FILLER),
+)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def typed(request, tmp_path_factory) -> Engine:
+    engine = engine_for(request.param, tmp_path_factory, TYPED_DOCS, "typed")
+    yield engine
+    engine.close()
