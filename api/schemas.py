@@ -74,6 +74,11 @@ class PageOut(BaseModel):
     ocr: bool
     confidence: float | None = None
     low_confidence: bool = False
+    image_size: list[int] | None = Field(
+        None, description="OCR pages: width and height in pixels of the image the lines are boxed on")
+    lines: list[list[int]] | None = Field(
+        None, description="OCR pages: each line as [left, top, right, bottom, start, end]: its box on "
+                          "the page image (pixels of image_size) and its characters text[start:end]")
 
 
 class LinksOut(BaseModel):

@@ -1,23 +1,23 @@
-"""OCR throughput of our Ocr service against the bare tesseract command on the same page
-files, and born-digital PDF throughput through pdf.py.
+"""OCR throughput and accuracy of each engine through our Ocr service against the raw
+engines on the same page files, and born-digital PDF throughput through pdf.py.
 
-    .venv/bin/python bench/bench_ocr.py [--pages 8] [--runs 3] [--pdf-pages 100]
+    .venv/bin/python bench/bench_ocr.py [--pages 4] [--runs 1] [--pdf-pages 100]
 
-Pages are rendered from real laws (/work/shared/corpus) at 300 dpi with a red seal, skew
-and speckle, as a scanner would deliver them, and saved as PNG. Both sides start from
-those files: `tesseract page.png - -l chi_sim+eng --psm 6`, two processes at a time with
-OMP_THREAD_LIMIT=1, against our Ocr with two workers and a cold cache, which opens the
-same files and cleans each page before its tesseract pass (the same libtesseract, in an
-engine process per worker: starting them and loading their models is inside the timed run
-too). Runs alternate (CLI, Ocr, CLI, Ocr, ...) so a burst of load from elsewhere hits both;
-the table shows medians. CPU seconds per page (CLI: its tesseract children; ours: this
-process and its engine processes, counted once the service has closed and reaped them; a
-run that leaves a child running is refused) barely move with load, wall time does: look at
-both, and at the load average printed with them."""
+Pages are rendered from real laws at 300 dpi with a red seal, skew and speckle, as a
+scanner would deliver them, and saved as PNG. Every side starts from those files, two at a
+time: the raw `tesseract page.png - -l chi_sim+eng --psm 6` command (OMP_THREAD_LIMIT=1),
+raw RapidOCR (its defaults but one onnxruntime thread, in two processes), and our Ocr with
+two workers and a cold cache for each engine (`rapid`, the default, and `tesseract`), which
+open the same files (starting the engine processes and loading their models is inside the
+timed run too). CPU seconds per page barely move with load, wall time does: look at both,
+and at the load average printed with them. Accuracy: character error rate (CER) and the F1
+of the multiset of Han characters, against the rendered text. Memory: the peak resident
+size (VmHWM) of each OCR engine process, read before the service closes them."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import statistics
@@ -37,9 +37,20 @@ from indexer.extract.pdf import PdfExtractor  # noqa: E402
 from indexer.ocr import Ocr  # noqa: E402
 from indexer.ocr.tesseract import DOCUMENT_PSM  # noqa: E402
 from tests import inputs  # noqa: E402
+from tests.ocr_eval import pages as P  # noqa: E402
 
 LANGS = "chi_sim+eng"
 WORKERS = 2
+# Raw RapidOCR as its README runs it (models from the wheel), one onnxruntime thread, the
+# texts of its lines joined: what the engine gives without our service around it.
+RAW_RAPID = """
+import json, sys
+from rapidocr import RapidOCR
+engine = RapidOCR(params={"Global.log_level": "critical",
+                          "EngineConfig.onnxruntime.intra_op_num_threads": 1,
+                          "EngineConfig.onnxruntime.inter_op_num_threads": 1})
+print(json.dumps(["\\n".join(engine(p).txts or ()) for p in sys.argv[1:]], ensure_ascii=False))
+"""
 
 
 def _cpu_seconds() -> float:
@@ -85,10 +96,35 @@ def _opened(paths: list[Path]) -> Iterator[Image.Image]:
             yield im.convert("RGB")
 
 
-def _ours(paths: list[Path], cache: Path) -> list[str]:
-    with Ocr(cache, LANGS, workers=WORKERS) as ocr:  # closing it ends and reaps its engines
+def _raw_rapid(paths: list[Path]) -> list[str]:
+    halves = [paths[0::2], paths[1::2]]
+    env = dict(os.environ, ORT_DISABLE_TELEMETRY="1")
+    procs = [subprocess.Popen([sys.executable, "-c", RAW_RAPID, *map(str, half)], env=env,
+                              stdout=subprocess.PIPE, text=True) for half in halves if half]
+    outs = [json.loads(p.communicate()[0]) for p in procs]
+    texts = [""] * len(paths)
+    texts[0::2], texts[1::2] = outs[0], (outs[1] if len(outs) > 1 else [])
+    return texts
+
+
+PEAK_RSS: dict[str, float] = {}
+
+
+def _peak_mb(pids: list[int]) -> float:
+    """The largest VmHWM (peak resident set) of these processes, MB."""
+    peaks = []
+    for pid in pids:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                peaks.append(int(line.split()[1]) / 1024)
+    return max(peaks, default=0.0)
+
+
+def _ours(paths: list[Path], cache: Path, engine: str) -> list[str]:
+    with Ocr(cache, LANGS, workers=WORKERS, engine=engine) as ocr:  # closing it reaps its engines
         pages = ocr.ocr_images(_opened(paths))
         assert ocr.misses == len(paths) and ocr.hits == 0, "cache was not cold"
+        PEAK_RSS[engine] = _peak_mb(ocr.engine_pids())
     return [p.text for p in pages]
 
 
@@ -98,8 +134,8 @@ def _load() -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--pages", type=int, default=8)
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--pages", type=int, default=4)
+    ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--pdf-pages", type=int, default=100)
     args = ap.parse_args()
     n = args.pages
@@ -114,21 +150,27 @@ def main() -> None:
             paths.append(tmp / f"page{i}.png")
             page.save(paths[-1], dpi=(inputs.DPI, inputs.DPI))
 
+        sides: dict[str, Callable[[int], list[str]]] = {
+            "cli": lambda r: _cli(paths),
+            "raw-rapid": lambda r: _raw_rapid(paths),
+            "rapid": lambda r: _ours(paths, tmp / f"cache-rapid{r}", "rapid"),
+            "tesseract": lambda r: _ours(paths, tmp / f"cache-tess{r}", "tesseract"),
+        }
         load_before = _load()
-        runs: dict[str, list[tuple[float, float]]] = {"cli": [], "ours": []}
-        accuracy: dict[str, float] = {}
+        runs: dict[str, list[tuple[float, float]]] = {name: [] for name in sides}
+        quality: dict[str, tuple[float, float]] = {}
         for r in range(args.runs):
-            for name, fn in (("cli", lambda: _cli(paths)),
-                             ("ours", lambda r=r: _ours(paths, tmp / f"cache{r}"))):
-                wall, cpu, out = _measure(fn)
+            for name, fn in sides.items():  # alternating, so a burst of load hits every side
+                wall, cpu, out = _measure(lambda fn=fn, r=r: fn(r))
                 runs[name].append((wall, cpu))
-                accuracy[name] = statistics.mean(
-                    inputs.char_accuracy(t, o) for t, o in zip(texts, out))
-                print(f"run {r + 1} {name:4s}: {n / wall * 60:6.1f} pages/min, "
+                edits = sum(P.errors(t, o)[0] for t, o in zip(texts, out))
+                chars = sum(P.errors(t, o)[1] for t, o in zip(texts, out))
+                quality[name] = (edits / chars, P.han_f1("".join(texts), "".join(out)))
+                print(f"run {r + 1} {name:9s}: {n / wall * 60:6.1f} pages/min, "
                       f"{cpu / n:.2f} CPU s/page, load {_load()}", file=sys.stderr, flush=True)
 
-        with Ocr(tmp / "cache0", LANGS, workers=WORKERS) as ocr:  # filled by run 1
-            # Its engine, loaded before the timing, reads nothing: every page is a cache hit.
+        with Ocr(tmp / "cache-rapid0", LANGS, workers=WORKERS) as ocr:  # filled by run 1
+            # Its engines, loaded before the timing, read nothing: every page is a cache hit.
             wall, cpu, _ = _measure(lambda: [p.text for p in ocr.ocr_images(_opened(paths))],
                                     children_reaped=False)
             warm = (wall, cpu, ocr.hits)
@@ -137,23 +179,30 @@ def main() -> None:
         def median(name: str, i: int) -> float:
             return statistics.median(run[i] for run in runs[name])
 
-        cli_ppm = n / median("cli", 0) * 60
-        ours_ppm = n / median("ours", 0) * 60
-        print(f"\n### OCR: {n} sealed, skewed, speckled pages at 300 dpi, {LANGS}, "
-              f"psm {DOCUMENT_PSM}, {WORKERS} workers, {os.cpu_count()} CPUs, "
-              f"median of {args.runs} runs\n")
+        def ppm(name: str) -> float:
+            return n / median(name, 0) * 60
+
+        print(f"\n### OCR: {n} sealed, skewed, speckled pages at 300 dpi, {WORKERS} at a time, "
+              f"{os.cpu_count()} CPUs, median of {args.runs} run(s)\n")
         print(f"load average (1, 5, 15 min): before {load_before}, after {load_after}\n")
-        print("| run | pages/minute | CPU s/page | accuracy | note |")
-        print("|---|---:|---:|---:|---|")
-        print(f"| `tesseract page.png -` ×{WORKERS} processes | {cli_ppm:.1f} | "
-              f"{median('cli', 1) / n:.2f} | {accuracy['cli']:.1%} | no cleaning |")
-        print(f"| chayue Ocr, {WORKERS} workers, cold cache | {ours_ppm:.1f} | "
-              f"{median('ours', 1) / n:.2f} | {accuracy['ours']:.1%} | "
-              f"red removed, deskewed, despeckled, bilevel |")
-        print(f"| chayue Ocr, warm cache | {n / warm[0] * 60:.0f} | {warm[1] / n:.3f} | "
-              f"| {warm[2]} cache hits |")
-        print(f"\nratio Ocr / CLI: {ours_ppm / cli_ppm:.2f} pages/minute, "
-              f"{median('cli', 1) / median('ours', 1):.2f} by CPU per page")
+        print("| run | pages/minute | CPU s/page | CER | Han F1 | engine peak RSS | note |")
+        print("|---|---:|---:|---:|---:|---:|---|")
+        rows = [
+            ("cli", f"`tesseract page.png -` ×{WORKERS} processes", "", f"{LANGS}, psm {DOCUMENT_PSM}, no cleaning"),
+            ("raw-rapid", f"raw RapidOCR ×{WORKERS} processes", "", "its defaults, 1 thread"),
+            ("rapid", f"chayue Ocr `rapid` (default), {WORKERS} workers, cold cache",
+             f"{PEAK_RSS.get('rapid', 0):.0f} MB", "red removed; reading order"),
+            ("tesseract", f"chayue Ocr `tesseract`, {WORKERS} workers, cold cache",
+             f"{PEAK_RSS.get('tesseract', 0):.0f} MB", "red removed, deskewed, despeckled, bilevel"),
+        ]
+        for name, label, rss, note in rows:
+            cer, f1 = quality[name]
+            print(f"| {label} | {ppm(name):.1f} | {median(name, 1) / n:.2f} | {cer:.1%} | "
+                  f"{f1:.3f} | {rss} | {note} |")
+        print(f"| chayue Ocr, warm cache | {n / warm[0] * 60:.0f} | {warm[1] / n:.3f} | | | | "
+              f"{warm[2]} cache hits |")
+        print(f"\nratio chayue `rapid` / raw tesseract: {ppm('rapid') / ppm('cli'):.2f} pages/minute; "
+              f"/ raw RapidOCR: {ppm('rapid') / ppm('raw-rapid'):.2f}")
 
         pdf_texts = [inputs.law_excerpt(i % 300, 600) for i in range(args.pdf_pages)]
         pdf = inputs.text_pdf(tmp / "born_digital.pdf", pdf_texts)

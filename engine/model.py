@@ -38,7 +38,11 @@ class Page:
     number: int  # 1-based
     text: str
     ocr: bool = False
-    confidence: float | None = None  # mean tesseract word confidence, 0-100, OCR pages only
+    confidence: float | None = None  # mean OCR line confidence, 0-100, OCR pages only
+    # OCR pages: the image's width and height, and each line's box and characters in `text`
+    # ([left, top, right, bottom, start, end]), so the page view can mark a match on the scan.
+    size: tuple[int, int] | None = None
+    lines: list[list[int]] = field(default_factory=list)
 
 
 @dataclass

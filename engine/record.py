@@ -11,7 +11,7 @@ from analysis import dates, docnumber
 from analysis.normalize import normalize
 from analysis.segment import analyze
 from analysis.titles import target_keys, version_key
-from engine.model import Document
+from engine.model import Document, Page
 from engine.suggest import suggest_keys
 
 
@@ -50,6 +50,7 @@ def to_record(doc: Document) -> dict[str, Any]:
         "body_grams": " ".join(body_grams),
         "page_text": [p.text for p in doc.pages],
         "page_confidence": [p.confidence if p.ocr and p.confidence is not None else -1.0 for p in doc.pages],
+        "page_lines": [page_lines(p) for p in doc.pages] if doc.ocr else None,
         "pages": len(doc.pages),
         "ocr": doc.ocr,
         "ocr_confidence": doc.ocr_confidence,
@@ -61,6 +62,13 @@ def to_record(doc: Document) -> dict[str, Any]:
         "indexed_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     return {k: v for k, v in rec.items() if v is not None and v != []}
+
+
+def page_lines(page: Page) -> str:
+    """A page's OCR line boxes as stored (mappings: page_lines); "" for a text-layer page."""
+    if not page.ocr or not page.lines or not page.size:
+        return ""
+    return json.dumps({"size": list(page.size), "lines": page.lines}, separators=(",", ":"))
 
 
 def _iso(value: date | str | None) -> str | None:

@@ -14,7 +14,7 @@ MAPPING_PATH = Path(__file__).resolve().parent.parent / "mappings" / "documents.
 PRETOKENIZED = "pretokenized"  # analyzer name in the mapping = tokenizer name in tantivy
 
 # Fields that hold several values (ES arrays, tantivy multi-valued fields).
-MULTI_VALUED = frozenset({"agency", "recipients", "title_key", "page_text", "page_confidence", "suggest_keys",
+MULTI_VALUED = frozenset({"agency", "recipients", "title_key", "page_text", "page_confidence", "page_lines", "suggest_keys",
                           "provenance", "relations", "relation_keys", "relation_flags"})
 
 

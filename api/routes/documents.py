@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import fcntl
 import io
+import json
 import logging
 import mimetypes
 import os
@@ -63,11 +64,14 @@ def document(
     doc = _fetch(engine, doc_id, audience)
     texts: list[str] = doc.get("page_text", [])
     conf: list[float] = doc.get("page_confidence", [])
+    boxes: list[str] = doc.get("page_lines", [])
     pages = []
     for i, text in enumerate(texts):
         c = conf[i] if i < len(conf) and conf[i] >= 0 else None
+        layout = json.loads(boxes[i]) if i < len(boxes) and boxes[i] else {}
         pages.append(PageOut(number=i + 1, text=text, ocr=c is not None, confidence=c,
-                             low_confidence=c is not None and c < LOW_CONFIDENCE))
+                             low_confidence=c is not None and c < LOW_CONFIDENCE,
+                             image_size=layout.get("size"), lines=layout.get("lines")))
     base = f"/api/documents/{doc_id}"
     links = LinksOut(
         file=None if settings.kiosk or not doc.get("source_path") else f"{base}/file",

@@ -3,7 +3,7 @@
 
 import { api } from "./api.js";
 import {
-  clear, h, markedTerms, validityBadge, formatDate, joinList, COLLECTION_LABEL,
+  clear, h, svg, markedTerms, validityBadge, formatDate, joinList, COLLECTION_LABEL,
 } from "./dom.js";
 import { citation } from "./cite.js";
 import { kiosk, setupKiosk } from "./kiosk.js";
@@ -295,12 +295,49 @@ function renderPages(doc) {
           fig.classList.add("missing");
           clear(fig).append(h("p", { class: "muted" }, "原件图像暂不可用"));
         },
-      })) : null;
+      }), imageMarks(page, pattern)) : null;
     root.append(h("section", {
       class: `page${low ? " low-confidence" : ""}${figure ? "" : " no-image"}`,
       id: `page-${n}`, "aria-labelledby": `page-${n}-heading`, "data-page": n,
     }, heading, warning, h("div", { class: "page-body" }, figure, text)));
   }
+}
+
+/**
+ * The query's matches marked on the scan itself: an SVG over the page image, in the pixels
+ * of the image OCR read (page.image_size), one rectangle per line a match runs through.
+ * Within a line the match's share of its characters gives its share of the box (printed
+ * Chinese is set on a square grid); columns of 竖排 text are cut top to bottom.
+ */
+function imageMarks(page, pattern) {
+  if (!pattern || !page.lines || !page.image_size || !page.text) return null;
+  const [w, h] = page.image_size;
+  const rects = [];
+  for (const m of page.text.matchAll(pattern)) {
+    if (!m[0]) continue;
+    const start = m.index;
+    const end = start + m[0].length;
+    for (const [left, top, right, bottom, from, to] of page.lines) {
+      const a = Math.max(start, from);
+      const b = Math.min(end, to);
+      if (a >= b || to <= from) continue;
+      const f0 = (a - from) / (to - from);
+      const f1 = (b - from) / (to - from);
+      const vertical = bottom - top > 1.5 * (right - left);
+      const [x, y, rw, rh] = vertical
+        ? [left, top + (bottom - top) * f0, right - left, (bottom - top) * (f1 - f0)]
+        : [left + (right - left) * f0, top, (right - left) * (f1 - f0), bottom - top];
+      rects.push(svg("rect", {
+        class: "image-mark", x: x.toFixed(1), y: y.toFixed(1),
+        width: rw.toFixed(1), height: rh.toFixed(1), rx: 4,
+      }));
+    }
+  }
+  if (!rects.length) return null;
+  return svg("svg", {
+    class: "image-marks", viewBox: `0 0 ${w} ${h}`, preserveAspectRatio: "none",
+    "aria-hidden": "true", "data-marks": rects.length,
+  }, ...rects);
 }
 
 // Text from PDFs and OCR keeps the printed line ends, which cut Chinese sentences (and

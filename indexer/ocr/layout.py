@@ -113,8 +113,11 @@ def _paragraphs(column: list[Placed], char: float) -> list[list[Placed]]:
     rows = _rows(column)
     if not rows:
         return []
-    left = min(p.box[0] for p in column)
-    right = max(p.box[2] for p in column)
+    # Where the column's lines usually start and end: the median, so a margin note (the
+    # 14(I) of a book's page) or one long line does not make every other line look indented
+    # or short.
+    left = statistics.median(r[0].box[0] for r in rows)
+    right = statistics.median(max(p.box[2] for p in r) for r in rows)
     tops = [min(p.box[1] for p in r) for r in rows]
     pitches = [b - a for a, b in zip(tops, tops[1:])]
     pitch = statistics.median(pitches) if pitches else char * 2

@@ -61,6 +61,15 @@ class RapidProcess(EngineProcess):
         return json.loads(payload)
 
 
+def confidence(score: float) -> float:
+    """RapidOCR's line score (the mean of its characters' probabilities, MIN_SCORE..1) on
+    the project's 0-100 scale, where a page under engine.model.LOW_CONFIDENCE goes to review:
+    the score's distance above the floor. Measured: a clean page's lines score 0.99-1.0
+    (98-100), a sealed page's 0.93-0.98 (86-96), a pixelated report that came out as
+    garbage 0.72 (44); scaled as score × 100, that garbage (72) passed as fit to read."""
+    return round(max(0.0, (score - MIN_SCORE) / (1 - MIN_SCORE)) * 100, 1)
+
+
 def _side(a: tuple[float, float], b: tuple[float, float]) -> float:
     return math.hypot(a[0] - b[0], a[1] - b[1])
 
@@ -104,7 +113,7 @@ class RapidEngine:
                 slopes.append(math.degrees(math.atan2(pts[1][1] - pts[0][1],
                                                             pts[1][0] - pts[0][0])))
             lines.append(Line(text, (min(xs), min(ys), max(xs), max(ys)),
-                              round(score * 100, 1), vertical=tall))
+                              confidence(score), vertical=tall))
         return lines, weight, round(statistics.median(slopes), 2) if slopes else 0.0
 
     def read(self, image: Image.Image) -> Reading:

@@ -13,7 +13,7 @@ import os
 import tempfile
 import threading
 import weakref
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 ENGINES = ("rapid", "tesseract")
 # Bump when what is cached for a page changes (cleaning, layout, the result's shape), so old
 # entries are not reused; the engine's own version is in the key as well.
-CACHE_VERSION = 10
+CACHE_VERSION = 11
 
 
 @dataclass(frozen=True)
@@ -77,8 +77,7 @@ class Ocr:
     `languages` are tesseract's (the PP-OCR model reads Chinese, both scripts, and Latin)."""
 
     def __init__(self, cache_dir: Path, languages: str = "chi_sim+eng", workers: int = 0,
-                 engine: str = "rapid", psm: int | None = None,
-                 progress: Callable[[int], None] | None = None):
+                 engine: str = "rapid", psm: int | None = None):
         if engine not in ENGINES:
             raise ValueError(f"unknown OCR engine {engine!r}: choose one of {', '.join(ENGINES)}")
         self.cache_dir = Path(cache_dir)
@@ -87,7 +86,6 @@ class Ocr:
         self.languages = languages
         self.workers = workers or os.cpu_count() or 1
         self.psm = psm
-        self.progress = progress  # called with each page's number as it is read
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         self._idle: dict[str, list[Engine]] = {}  # loaded engines not reading, by key
@@ -182,9 +180,8 @@ class Ocr:
             result = self.ocr_image(image, langs)
         except OcrFailed as e:
             raise ExtractionError(f"{where}: OCR 失败 / {e}") from e
-        if self.progress is not None:
-            self.progress(number)
-        return Page(number=number, text=result.text, ocr=True, confidence=result.confidence)
+        return Page(number=number, text=result.text, ocr=True, confidence=result.confidence,
+                    size=result.size, lines=[[round(v) for v in x[:6]] for x in result.lines])
 
     def _key(self, langs: str) -> str:
         return langs if self.engine_name == "tesseract" else self.engine_name

@@ -79,7 +79,7 @@ CJK_FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 
 
 def _coarse_scan(path: Path) -> bool:
-    """Draw a short report and pixelate it (a third of the resolution, blown up again)."""
+    """Draw a short report and pixelate it (a quarter of the resolution, blown up again)."""
     from PIL import Image, ImageDraw, ImageFont
 
     if not CJK_FONT.exists():
@@ -91,7 +91,8 @@ def _coarse_scan(path: Path) -> bool:
              "个别库房湿度偏高，请及时处理。", "特此报告。"]
     for i, line in enumerate(lines):
         draw.text((40, 40 + i * 60), line, font=font, fill=0)
-    img.resize((300, 133), Image.BILINEAR).resize((900, 400), Image.NEAREST).save(path)
+    # A quarter of the resolution: at a third PP-OCR still reads it at 93% confidence.
+    img.resize((225, 100), Image.BILINEAR).resize((900, 400), Image.NEAREST).save(path)
     return True
 
 

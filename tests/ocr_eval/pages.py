@@ -1,0 +1,147 @@
+"""Pages for the OCR evaluation (tests/test_ocr_eval.py), rendered at test time from real
+law texts in the faces Debian ships (fonts-noto-cjk, fonts-arphic-uming, fonts-arphic-ukai,
+fonts-wqy-zenhei), and the metrics they are scored by."""
+
+from __future__ import annotations
+
+import io
+import random
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+from tests import inputs
+
+FACES = {  # name: (file, index of the simplified-Chinese face in the collection)
+    "Noto Serif CJK SC": ("/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc", "SC"),
+    "Noto Sans CJK SC": ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", "SC"),
+    "AR PL UMing CN": ("/usr/share/fonts/truetype/arphic/uming.ttc", "CN"),
+    "AR PL UKai CN": ("/usr/share/fonts/truetype/arphic/ukai.ttc", "CN"),
+    "WenQuanYi Zen Hei": ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", "Zen Hei"),
+}
+
+
+def font(face: str, px: int) -> ImageFont.FreeTypeFont:
+    path, want = FACES[face]
+    for i in range(12):
+        try:
+            f = ImageFont.truetype(path, px, index=i)
+        except OSError:
+            break
+        if f.getname()[0].endswith(want):
+            return f
+    return ImageFont.truetype(path, px)
+
+
+def installed(face: str) -> bool:
+    return Path(FACES[face][0]).exists()
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    text: str
+    image: Image.Image
+
+
+def render(text: str, face: str = "Noto Serif CJK SC", pt: float = 12, dpi: int = 300,
+           chars_per_line: int = 26, columns: int = 1, vertical: bool = False) -> Image.Image:
+    """A page of `text` as a printer sets it: wrapped at `chars_per_line`, one or two
+    columns, or 竖排 columns right to left."""
+    px = round(pt * dpi / 72)
+    f = font(face, px)
+    lines = inputs.wrap(text, chars_per_line)
+    margin, lead = dpi // 2, int(px * 1.7)
+    gutter = px * 3
+    if vertical:
+        w, h = margin * 2 + lead * len(lines), margin * 2 + px * chars_per_line
+    else:
+        per_col = -(-len(lines) // columns)
+        w = margin * 2 + columns * px * chars_per_line + (columns - 1) * gutter
+        h = margin * 2 + lead * per_col
+    page = Image.new("RGB", (w, h), "white")
+    d = ImageDraw.Draw(page)
+    for i, line in enumerate(lines):
+        if vertical:
+            x = w - margin - lead * (i + 1) + (lead - px) // 2
+            for j, ch in enumerate(line):
+                d.text((x, margin + j * px), ch, font=f, fill=(25, 25, 25))
+        else:
+            col, row = divmod(i, -(-len(lines) // columns))
+            d.text((margin + col * (px * chars_per_line + gutter), margin + row * lead), line,
+                   font=f, fill=(25, 25, 25))
+    return page
+
+
+# ---- degradations, as scanners and paper make them ------------------------------------------
+
+def skew(page: Image.Image, degrees: float = 3.0) -> Image.Image:
+    return page.rotate(degrees, Image.Resampling.BICUBIC, expand=True, fillcolor="white")
+
+
+def blur(page: Image.Image, radius: float = 1.6) -> Image.Image:
+    return page.filter(ImageFilter.GaussianBlur(radius))
+
+
+def jpeg(page: Image.Image, quality: int = 20) -> Image.Image:
+    buf = io.BytesIO()
+    page.save(buf, "JPEG", quality=quality)
+    return Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+
+
+def seal(page: Image.Image) -> Image.Image:
+    out = page.copy()
+    inputs._draw_seal(out, center=(int(out.width * 0.6), int(out.height * 0.5)),
+                      radius=min(out.size) // 4)
+    return out
+
+
+def speckle(page: Image.Image, amount: float = 0.004, seed: int = 3) -> Image.Image:
+    out = page.copy()
+    pix = out.load()
+    rnd = random.Random(seed)
+    for _ in range(int(out.width * out.height * amount)):
+        x, y = rnd.randrange(out.width), rnd.randrange(out.height)
+        v = rnd.choice((0, 60, 255))
+        pix[x, y] = (v, v, v)
+    return out
+
+
+def faded(page: Image.Image) -> Image.Image:
+    """Ink worn to a light grey: black becomes ~(150, 150, 150)."""
+    return page.point(lambda v: 150 + v * 105 // 255)
+
+
+def yellowed(page: Image.Image) -> Image.Image:
+    """Old paper: the white turns yellow-brown, with a darker stain across it."""
+    r, g, b = page.split()
+    paper = Image.merge("RGB", (r.point(lambda v: v * 235 // 255),
+                                g.point(lambda v: v * 215 // 255),
+                                b.point(lambda v: v * 165 // 255)))
+    stain = Image.linear_gradient("L").resize(page.size).point(lambda v: 255 - v // 5)
+    return Image.composite(paper, Image.new("RGB", page.size, (150, 120, 70)), stain)
+
+
+# ---- metrics -----------------------------------------------------------------------------------
+
+def errors(reference: str, ocr_text: str) -> tuple[int, int]:
+    """(edit distance, reference length) after inputs.fold(): NFKC, one punctuation style,
+    no whitespace (line breaks and the space after 第一条 are layout, not text)."""
+    ref, hyp = inputs.fold(reference), inputs.fold(ocr_text)
+    return inputs.levenshtein(ref, hyp), len(ref)
+
+
+def _han(text: str) -> Counter:
+    return Counter(c for c in text if "\u4e00" <= c <= "\u9fff" or "\u3400" <= c <= "\u4dbf")
+
+
+def han_f1(reference: str, ocr_text: str) -> float:
+    """F1 of the multiset of Han characters: reading order does not count."""
+    ref, hyp = _han(reference), _han(ocr_text)
+    common = sum((ref & hyp).values())
+    if not common:
+        return 0.0
+    p, r = common / sum(hyp.values()), common / sum(ref.values())
+    return 2 * p * r / (p + r)
