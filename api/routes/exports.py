@@ -34,7 +34,8 @@ from api.schemas import ErrorOut
 from api.routes.search import IsoDate, MAX_QUERY_CHARS, Str, _date, filters_from
 from engine import Engine, syntax
 from engine.model import Audience
-from engine.query import SearchSpec, Terms
+from engine.query import Node, SearchSpec, Terms
+from engine.validity import grouped
 from settings import Settings
 
 router = APIRouter(prefix="/api/export", tags=["exports"])
@@ -100,9 +101,17 @@ class SearchRequest:
     sort: str
     names: Any = None  # other names of agencies and laws the query also searches (expand)
 
-    def spec(self, size: int, offset: int = 0) -> SearchSpec:
-        return SearchSpec(query=syntax.to_node(syntax.parse(self.q, self.names)), filters=filters_from(self.params),
-                          sort=self.sort, offset=offset, size=size, fields=EXPORT_FIELDS)  # type: ignore[arg-type]
+    _read: tuple[Node, dict[str, Node]] | None = None
+
+    def spec(self, engine: Engine, audience: Audience, size: int, offset: int = 0) -> SearchSpec:
+        """The search as /api/search reads it (versions grouped the same way), read once."""
+        if self._read is None:
+            parsed = syntax.parse(self.q, self.names)
+            node, filters = syntax.to_node(parsed), filters_from(self.params)
+            self._read = node, filters if parsed.empty else grouped(engine, node, filters, audience)
+        node, filters = self._read
+        return SearchSpec(query=node, filters=filters, sort=self.sort, offset=offset, size=size,
+                          fields=EXPORT_FIELDS)  # type: ignore[arg-type]
 
 
 def search_request(
@@ -136,7 +145,7 @@ def search_entries(engine: Engine, audience: Audience, search: SearchRequest, re
                    total: int) -> Iterator[Entry]:
     """The hits in result order, a batch at a time (the engine's position paging)."""
     for offset in range(0, total, BATCH):
-        hits = engine.search(search.spec(min(BATCH, total - offset), offset), audience).hits
+        hits = engine.search(search.spec(engine, audience, min(BATCH, total - offset), offset), audience).hits
         for hit in hits:
             yield Entry(hit.fields, doc_url(request, hit.id))
         if len(hits) < BATCH:
@@ -447,7 +456,7 @@ def export_search(
     settings: Settings = Depends(get_settings),
 ) -> StreamingResponse:
     _no_kiosk(settings)
-    total = engine.search(search.spec(0), audience).total
+    total = engine.search(search.spec(engine, audience, 0), audience).total
     cap = MAX_DOCX if fmt == "docx" else MAX_EXPORT
     if total > cap:
         raise ApiError(422, "export_too_large",

@@ -69,7 +69,7 @@ def search_feed(
     from feedgen.feed import FeedGenerator
 
     search.sort = "date_desc"  # a feed is newest first, whatever the page's order
-    spec: SearchSpec = search.spec(size)
+    spec: SearchSpec = search.spec(engine, audience, size)
     spec.fields = FEED_FIELDS
     result = engine.search(spec, audience)
     search.q = xml_text(search.q)

@@ -23,7 +23,7 @@ from engine.base import RESULT_WINDOW, InvalidCursor
 from engine.model import Audience, Hit
 from engine.query import Bool, ConstScore, MatchAll, Node, Range, SearchSpec, Terms
 from engine import syntax
-from engine.validity import LATEST_VERSIONS, RELATION_FACET, other_versions, valid_on
+from engine.validity import LATEST_VERSIONS, RELATION_FACET, grouped, other_versions, valid_on
 from settings import Settings
 
 router = APIRouter(prefix="/api", tags=["search"])
@@ -196,7 +196,11 @@ def search(
     if after is None and page * size > MAX_WINDOW:
         raise bad_request(f"超过 {MAX_WINDOW} 条请使用 cursor 翻页 / beyond {MAX_WINDOW} results use the cursor")
     # With a cursor the position comes from the cursor, not from `page`.
-    spec = SearchSpec(query=syntax.to_node(parsed), filters=filters, facets=FACETS, sort=sort,
+    node = syntax.to_node(parsed)
+    versions_grouped = filters.get("validity") is LATEST_VERSIONS
+    if versions_grouped and not parsed.empty:
+        filters = grouped(engine, node, filters, audience)
+    spec = SearchSpec(query=node, filters=filters, facets=FACETS, sort=sort,
                       offset=0 if after else (page - 1) * size, size=size, search_after=after, fields=HIT_FIELDS)
     try:
         result = engine.search(spec, audience)
@@ -204,8 +208,7 @@ def search(
         raise bad_request("翻页游标无效 / invalid cursor") from exc
     terms = query_terms(parsed)
     counts = other_versions(engine, (h.fields.get("version_group", "") for h in result.hits), audience,
-                            {k: v for k, v in filters.items() if k == "access"}) \
-        if filters.get("validity") is LATEST_VERSIONS else {}
+                            {k: v for k, v in filters.items() if k == "access"}) if versions_grouped else {}
     hits = [hit_out(h, terms, counts) for h in result.hits]
     next_cursor = None
     more = bool(after) or spec.offset + len(hits) < result.total
