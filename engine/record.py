@@ -65,7 +65,9 @@ def to_record(doc: Document) -> dict[str, Any]:
 
 
 def page_lines(page: Page) -> str:
-    """A page's OCR line boxes as stored (mappings: page_lines); "" for a text-layer page."""
+    """A page's OCR line boxes as stored (mappings: page_lines): {"size": [w, h], "lines":
+    [[left, top, right, bottom, start, end], ...]}, in pixels of the image read, start/end
+    offsets in the page's text; "" for a page that had a text layer."""
     if not page.ocr or not page.lines or not page.size:
         return ""
     return json.dumps({"size": list(page.size), "lines": page.lines}, separators=(",", ":"))
