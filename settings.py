@@ -21,7 +21,7 @@ class Settings(BaseSettings):
     es_url: str | None = Field(None, validation_alias="ES_URL")
     es_user: str = Field("elastic", validation_alias="ES_USER")
     es_password: str | None = Field(None, validation_alias="ES_PASSWORD")
-    es_index: str = Field("chayue", description="Alias the service reads; indices are <alias>-<ts>.")
+    es_index: str = Field("chayue", description="Alias the service reads; one index per access level, <alias>-<ts>-<level>.")
     es_ca_certs: str | None = Field(None, validation_alias="ES_CA_CERTS")
 
     # Access: who is a reading-room or staff caller.
@@ -37,6 +37,16 @@ class Settings(BaseSettings):
 
     # Serving.
     workers: int = Field(1, ge=1, description="api processes `chayue serve` starts; each maps the index.")
+    read_timeout: float = Field(10.0, gt=0, description="seconds a request's headers and body may take to arrive")
+    keep_alive: float = Field(5.0, gt=0, description="seconds an idle keep-alive connection is kept")
+    max_expensive: int = Field(1, ge=1, description="expensive searches in flight per api process (one per "
+                                                    "process: --workers N runs N); more answer 503 busy")
+    expensive_queue: int = Field(8, ge=0, description="expensive searches that may wait for a slot; more "
+                                                     "answer 503 busy at once")
+    expensive_wait: float = Field(2.0, ge=0, description="seconds an expensive search waits for a slot "
+                                                         "before it answers 503 busy")
+    expensive_matches: int = Field(5000, ge=0, description="a search whose terms may match more documents than "
+                                                           "this is expensive (also: similar documents)")
 
     # Indexer.
     ocr_engine: Literal["rapid", "tesseract"] = Field(

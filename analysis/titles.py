@@ -52,5 +52,5 @@ def document_keys(doc_id: str, title: str, doc_number: str | None) -> list[str]:
     """Keys a document is found under by a relation that names it (id, title, 文号)."""
     keys = ["id:" + doc_id, "t:" + title_key(title)]
     if doc_number:
-        keys.append("no:" + docnumber.key(doc_number))
+        keys.append("no:" + docnumber.key(docnumber.parse(doc_number) or doc_number))
     return keys

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import logging
+import re
 from functools import lru_cache
+from urllib.parse import quote, quote_plus
 
 from fastapi import Request
 
@@ -52,3 +55,41 @@ def audience_of(request: Request, settings: Settings) -> Audience:
         if any(addr in net for net in _networks(settings.reading_room_networks)):
             return Audience.reading_room
     return Audience.public
+
+
+# Query parameters whose value is a secret by its name, whatever the caller meant by it.
+_SECRET_PARAM = re.compile(r"((?:^|[?&;])[^=&;\s]*(?:key|token|secret|passw|auth)[^=&;\s]*=)[^&;\s\"]*", re.I)
+
+
+class KeyScrubber(logging.Filter):
+    """Takes keys out of log records: the configured keys wherever they appear (also
+    percent-encoded), and the value of any query parameter named like a key or token.
+    The api reads keys from headers only, but a caller may put one in the URL, and uvicorn's
+    access log writes the whole path with its query string."""
+
+    def __init__(self, keys: tuple[str, ...]):
+        super().__init__()
+        forms = {f for k in keys if k for f in (k, quote(k, safe=""), quote_plus(k, safe=""))}
+        self.forms = sorted(forms, key=len, reverse=True)
+
+    def scrub(self, text: str) -> str:
+        for form in self.forms:
+            text = text.replace(form, "***")
+        return _SECRET_PARAM.sub(r"\1***", text)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(self.scrub(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.msg, str) and not record.args:
+            record.msg = self.scrub(record.msg)
+        return True
+
+
+def scrub_access_log(settings: Settings) -> None:
+    """Installs one KeyScrubber (for these settings' keys) on uvicorn's access and error loggers."""
+    scrubber = KeyScrubber((settings.staff_key or "", settings.reading_room_key or ""))
+    for name in ("uvicorn.access", "uvicorn.error"):
+        logger = logging.getLogger(name)
+        for old in [f for f in logger.filters if isinstance(f, KeyScrubber)]:
+            logger.removeFilter(old)
+        logger.addFilter(scrubber)

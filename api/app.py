@@ -6,11 +6,12 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
-from api.access import audience_of
+from api.access import audience_of, scrub_access_log
 from api.routes import documents, exports, feed, relations, search, service
 from engine.model import Audience
 from settings import Settings, get_settings
@@ -65,15 +66,19 @@ class LimitsAndHeaders:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    app = FastAPI(
+    # Swagger UI from the files fastapi-offline ships, under /docs/static: a reading-room
+    # intranet reaches no CDN.
+    app = FastAPIOffline(
         title="查阅 chayue",
         description="现行文件与开放档案全文检索 / Full-text search of current government documents and opened archives.",
         version="0.1.0",
         docs_url="/docs",
         redoc_url=None,
+        static_url="/docs/static",
     )
     app.state.settings = settings
     app.state.engine = None
+    scrub_access_log(settings)
     errors.install(app)
     app.include_router(search.router)
     app.include_router(documents.router)

@@ -20,8 +20,8 @@ log = logging.getLogger("chayue.api")
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str):
-        self.status, self.code, self.message = status, code, message
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None):
+        self.status, self.code, self.message, self.headers = status, code, message, headers
 
 
 def not_found(what: str = "文件") -> ApiError:
@@ -36,7 +36,8 @@ ERROR_RESPONSES: dict[int | str, dict] = {
     404: {"model": ErrorOut, "description": "not found (also for documents the caller may not see)"},
     413: {"model": ErrorOut, "description": "request body too large (only a folder export takes a body)"},
     422: {"model": ErrorOut, "description": "invalid parameter, or parameters too long"},
-    503: {"model": ErrorOut, "description": "search engine unavailable"},
+    503: {"model": ErrorOut, "description": "search engine unavailable, or too many expensive searches at once "
+                                            "(`busy`, with `Retry-After`)"},
 }
 
 
@@ -68,14 +69,14 @@ def request_too_big(request: Request) -> JSONResponse | None:
     return None
 
 
-def _json(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"error": code, "message": message})
+def _json(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"error": code, "message": message}, headers=headers)
 
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return _json(exc.status, exc.code, exc.message)
+        return _json(exc.status, exc.code, exc.message, exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

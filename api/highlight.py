@@ -37,6 +37,7 @@ def query_terms(parsed: ParsedQuery) -> list[str]:
         for w in words(normalize(unit.text)):
             if len(w) >= 2 or len(n) == 1:
                 terms.add(w)
+        terms.update(normalize(name) for name in unit.names)  # other names searched too (国办 → 国务院办公厅)
     return sorted(terms, key=lambda t: (-len(t), t))
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 from collections.abc import Callable
 
-from bench import corpus, queries, segmenters
+from bench import corpus, exports, queries, segmenters
 
 REPO = corpus.REPO
 FACETED = "2 facet filters + date range"
@@ -170,7 +170,7 @@ def engine_size(table: Table, notes: list[str], pool: corpus.Pool, size: int, ar
     db = args.out / f"fts5-{size}-{args.seed}.sqlite"
     figures = args.out / f"build-{size}-{args.seed}.json"
     with_fts = size <= args.fts5_max
-    if args.reuse and figures.exists() and (data / "index" / "meta.json").exists() and (db.exists() or not with_fts):
+    if args.reuse and figures.exists() and (data / "index" / "staff" / "meta.json").exists() and (db.exists() or not with_fts):
         built = json.loads(figures.read_text())
         notes.append(f"{label}: indexes reused from the build of {built['when']} (--reuse).")
     else:
@@ -204,6 +204,9 @@ def engine_size(table: Table, notes: list[str], pool: corpus.Pool, size: int, ar
                   f"{fts['tokens_identical']:,} of {fts['tokens_checked']:,}", "", "", "all", met(
                       fts["tokens_identical"] == fts["tokens_checked"]))
 
+    if args.flood_only:
+        flood_row(table, data, queries.shapes(pool, args.seed), label, args, log)
+        return emb
     log(f"{label}: in-process searches")
     from bench.fts5 import Fts5Search
 
@@ -280,7 +283,51 @@ def engine_size(table: Table, notes: list[str], pool: corpus.Pool, size: int, ar
             rss, hwm = server.rss_mb()
             table.add("api", f"chayue serve --workers {workers}: RSS after the load, all processes, MB (peak)",
                       label, f"{rss:.0f} ({hwm:.0f})", "", "", "≤ 500 MB (at 1M)", met(hwm <= 500, f"at {label}"))
+    flood_row(table, data, shapes, label, args, log)
+    if size <= exports.MAX_EXPORT:  # the whole index as one search, within the export cap
+        log(f"{label}: exports of the whole index as one search")
+        exports.rows(table, data, label)
     return emb
+
+
+FLOOD_CLIENTS = 50
+
+
+def flood_row(table: Table, data: Path, shapes: list[queries.Shape], label: str, args: argparse.Namespace,
+              log: Callable[[str], None]) -> None:
+    """Admission control under a flood: 50 clients send the costliest search (every document,
+    facets over all of them) back to back against `chayue serve --workers 1`, while one more
+    sends a rare word; the cheap query's latency, the answers the flood got, the server's RSS.
+    Baselines in the same run: the rare word alone, and under the same flood with admission
+    control off (a bound no flood reaches)."""
+    log(f"{label}: HTTP flood of {FLOOD_CLIENTS} clients")
+    costly = queries.Shape("all documents (empty query, facets)", "")
+    cheap = next(s for s in shapes if s.name == "rare word")
+    runs = {}
+    for name, clients, settings in (("alone", 0, {}), ("flood", FLOOD_CLIENTS, {}),
+                                    ("no admission", FLOOD_CLIENTS, {"CHAYUE_MAX_EXPENSIVE": "100000"})):
+        with queries.Server(data, workers=1, env=settings) as server:
+            idle = server.rss_mb()[0]
+            out = queries.flood(server.url, costly, cheap, clients, args.flood_seconds, lambda s=server: s.rss_mb()[0])
+            runs[name] = (out, idle, server.rss_mb()[1])
+    p = queries.percentiles(runs["flood"][0]["cheap_ms"])
+    alone = queries.percentiles(runs["alone"][0]["cheap_ms"])
+    off = queries.percentiles(runs["no admission"][0]["cheap_ms"])
+
+    def answers(out: dict[str, Any]) -> str:
+        return ", ".join(f"{n:,} × {'error' if code == 0 else code}" for code, n in sorted(out["statuses"].items()))
+
+    table.add("search, HTTP 50-client flood", f"rare word while {FLOOD_CLIENTS} clients send the costliest search "
+              f"(every document, facets) to `chayue serve --workers 1`: p50 / p95 / p99 ms (n={p['n']}; "
+              f"flood answered {answers(runs['flood'][0])}; without admission {answers(runs['no admission'][0])})",
+              label, fmt_ms(p), f"alone {fmt_ms(alone)}; without admission control {fmt_ms(off)} (n={off['n']})",
+              f"{off['p99'] / p['p99']:.1f}×", "p99 ≤ 100 ms", met(p["p99"] <= 100, f"at {label}"))
+    out, idle, hwm = runs["flood"]
+    out_off, _, hwm_off = runs["no admission"]
+    table.add("api", "chayue serve --workers 1 under the flood: RSS, MB, idle → highest sampled (peak)", label,
+              f"{idle:.0f} → {out['rss_max_mb']:.0f} ({hwm:.0f})",
+              f"{out_off['rss_max_mb']:.0f} ({hwm_off:.0f}) without admission control", "",
+              "bounded (≤ 500 MB)", met(hwm <= 500))
 
 
 def memory_rows(table: Table, built: dict[int, dict[str, Any]]) -> None:
@@ -310,6 +357,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--budget", type=float, default=5.0, help="seconds per query shape per runner")
     ap.add_argument("--requests", type=int, default=200, help="most timed requests per shape (in process)")
     ap.add_argument("--http-seconds", type=float, default=12.0, help="seconds of 8-client load")
+    ap.add_argument("--flood-seconds", type=float, default=10.0, help="seconds of the 50-client flood")
+    ap.add_argument("--flood-only", action="store_true",
+                    help="only the 50-client flood row (with --sizes; reuses an index with --reuse)")
     ap.add_argument("--ocr-pages", type=int, default=6, help="0 skips OCR")
     ap.add_argument("--pdf-pages", type=int, default=100)
     ap.add_argument("--segment-chars", type=int, default=400_000)
@@ -335,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
     checked = corpus.verify(pool, 20, args.seed)
     notes.append(f"Cached analysis equals `to_record()` on {checked} documents checked in this run.")
 
-    for r in ([] if args.large else segmenters.compare(pool, args.segment_chars)):
+    for r in ([] if args.large or args.flood_only else segmenters.compare(pool, args.segment_chars)):
         if "chars_per_s" not in r:
             table.add("segmentation", r["name"], "", "", "", "", "", r["note"])
             continue
@@ -347,7 +397,7 @@ def main(argv: list[str] | None = None) -> int:
                   "", f"{r['chars_per_s']:,.0f}; {r['identical_tokens']:.3%} / {r['identical_pieces']:.3%}",
                   f"{base_cps:,.0f} (jieba)", f"{r['speedup']:.1f}×", "identical tokens", met(r["identical_pieces"] == 1.0))
 
-    if not args.large:
+    if not args.large and not args.flood_only:
         log(f"indexing through the real analysis ({args.analysis_docs} documents)")
         analysis_row(table, args)
         log("relevance of the queries people type (bench/relevance.py)")
@@ -356,7 +406,7 @@ def main(argv: list[str] | None = None) -> int:
     engine_rows = {size: engine_size(table, notes, pool, size, args, log, first=i == 0) for i, size in enumerate(sizes)}
     memory_rows(table, engine_rows)
 
-    if args.ocr_pages > 0 and not args.large:
+    if args.ocr_pages > 0 and not args.large and not args.flood_only:
         log("OCR (bench/bench_ocr.py)")
         ocr_rows(table, args.ocr_pages, args.pdf_pages)
     if not os.environ.get("ES_URL"):

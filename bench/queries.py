@@ -142,11 +142,11 @@ def free_port() -> int:
 class Server:
     """`chayue serve` as a subprocess on loopback."""
 
-    def __init__(self, data: Path, workers: int = 1):
+    def __init__(self, data: Path, workers: int = 1, env: dict[str, str] | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.workers = workers
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CHAYUE_")}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CHAYUE_")} | (env or {})
         self.proc = subprocess.Popen(
             [str(Path(sys.executable).with_name("chayue")), "serve", "--data", str(data),
              "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers)],
@@ -247,3 +247,48 @@ async def _http_load(url: str, shapes_: list[Shape], clients: int, max_requests:
 
 def http_load(url: str, shapes_: list[Shape], clients: int, max_requests: int, budget_s: float):
     return asyncio.run(_http_load(url, shapes_, clients, max_requests, budget_s))
+
+
+# -- overload ------------------------------------------------------------------------------
+async def _flood(url: str, costly: Shape, cheap: Shape, clients: int, budget_s: float,
+                 sample: Callable[[], float]) -> dict[str, Any]:
+    """`clients` connections sending `costly` back to back (no backing off: a 503 is answered
+    by the next request at once) while one more sends `cheap` and its latencies are kept;
+    the server's RSS is sampled every 0.1 s throughout."""
+    import httpx
+
+    statuses: dict[int, int] = {}
+    cheap_ms: list[float] = []
+    rss: list[float] = []
+    stop = time.perf_counter() + budget_s
+
+    async def attacker(c: httpx.AsyncClient) -> None:
+        while time.perf_counter() < stop:
+            try:
+                r = await c.get(url + "/api/search", params=costly.query_string())
+                statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+            except httpx.HTTPError:
+                statuses[0] = statuses.get(0, 0) + 1
+
+    async def victim(c: httpx.AsyncClient) -> None:
+        await asyncio.sleep(0.5 if clients else 0)  # the flood is under way
+        while time.perf_counter() < stop:
+            t = time.perf_counter()
+            r = await c.get(url + "/api/search", params=cheap.query_string())
+            cheap_ms.append((time.perf_counter() - t) * 1000 if r.status_code == 200 else float("inf"))
+            await asyncio.sleep(0.02)
+
+    async def watch() -> None:
+        while time.perf_counter() < stop:
+            rss.append(sample())
+            await asyncio.sleep(0.1)
+
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(limits=limits, timeout=60) as flood, httpx.AsyncClient(timeout=60) as one:
+        await asyncio.gather(*(attacker(flood) for _ in range(clients)), victim(one), watch())
+    return {"cheap_ms": cheap_ms, "statuses": statuses, "rss_max_mb": max(rss, default=float("nan"))}
+
+
+def flood(url: str, costly: Shape, cheap: Shape, clients: int, budget_s: float,
+          sample: Callable[[], float]) -> dict[str, Any]:
+    return asyncio.run(_flood(url, costly, cheap, clients, budget_s, sample))

@@ -3,23 +3,30 @@ similar, stats), on top of a backend that only translates and executes.
 
 The audience's access filter is added here, once, under every read, so no backend and
 no route can forget it: results, totals, facet counts, suggestions, similar documents and
-fetches all pass through `_visible`."""
+fetches all pass through `_visible`. `_visible` also names the audience's tier: the
+physical index (embedded) or indices (Elasticsearch) holding only what that audience may
+see, so term statistics, and with them scores, never count a hidden document
+(docs/decisions/access-tiers.md). The filter stays as the second line of defence."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from analysis.normalize import normalize
 from analysis.segment import words
 from engine.model import ACCESS_FOR, Audience, Document, FacetValue, SearchResult
 from engine.query import (
-    Bool, Boost, ConstScore, MatchAll, Node, Prefix, Range, SearchSpec, Term, Terms,
+    Bool, Boost, ConstScore, MatchAll, MatchNone, NearPhrase, Node, Phrase, Prefix, Range, SearchSpec, Term, Terms,
 )
 from engine.record import to_record
 from engine.suggest import split_key
 
 ACCESS_KEY = "_access"  # filter key no facet can drop
+# The deepest hit a search may reach by offset (as Elasticsearch's max_result_window); the
+# embedded engine's cursors are positions and stop there too.
+RESULT_WINDOW = 10_000
 
 # Tie-breaks for equal relevance, as tiny score bonuses both engines add the same way:
 # documents in force before repealed or superseded ones, then newer before older, year by year (a step per
@@ -74,6 +81,33 @@ def tiebreak_bonus() -> tuple[Node, ...]:
 TIEBREAK = tiebreak_bonus()
 
 
+def match_bound(node: Node, doc_freq: Callable[[str, Any], int], total: float) -> float:
+    """At most how many documents `node` matches: a term its document frequency, a phrase
+    its rarest token's, a conjunction its smallest part's, a disjunction the sum of its
+    parts'; what cannot be bounded cheaply (prefixes, ranges, fuzzy terms, everything, a
+    node this does not know) all documents."""
+    if isinstance(node, Term):
+        return min(doc_freq(node.field, node.value), total)
+    if isinstance(node, Terms):
+        return min(sum(doc_freq(node.field, v) for v in node.values), total)
+    if isinstance(node, Phrase):
+        return min((doc_freq(node.field, t) for t in node.tokens), default=0)
+    if isinstance(node, NearPhrase):  # every token of head and tail is in a match
+        return min((doc_freq(node.field, t) for t in node.head + node.tail), default=total)
+    if isinstance(node, Bool):
+        narrowing = node.must + node.filter
+        if narrowing:
+            return min(match_bound(n, doc_freq, total) for n in narrowing)
+        if node.should:
+            return min(sum(match_bound(n, doc_freq, total) for n in node.should), total)
+        return total
+    if isinstance(node, (Boost, ConstScore)):
+        return match_bound(node.query, doc_freq, total)
+    if isinstance(node, MatchNone):
+        return 0
+    return total
+
+
 class Engine:
     def __init__(self, backend: Backend):
         self.backend = backend
@@ -91,6 +125,7 @@ class Engine:
     # -- reads (every one filtered by audience) --------------------------------------
     def _visible(self, spec: SearchSpec, audience: Audience) -> SearchSpec:
         spec.filters = {**spec.filters, ACCESS_KEY: access_filter(audience)}
+        spec.audience = audience
         return spec
 
     def search(self, spec: SearchSpec, audience: Audience) -> SearchResult:
@@ -146,6 +181,17 @@ class Engine:
         spec = SearchSpec(query=MatchAll(), size=0, facets=("collection", "agency", "year"), facet_size=50)
         res = self.backend.execute(self._visible(spec, audience))
         return {"total": res.total, **res.facets}
+
+    def estimate(self, query: Node, audience: Audience) -> float:
+        """An upper bound of the documents `query` matches in the audience's tier, from term
+        document frequencies alone (no search): what admission control weighs a search by.
+        A backend without cheap frequencies (Elasticsearch, which queues and refuses its own
+        overload) counts only match-everything searches as large."""
+        doc_freqs = getattr(self.backend, "doc_freqs", None)
+        if doc_freqs is None:
+            return match_bound(query, lambda f, v: 0, math.inf)
+        doc_freq, total = doc_freqs(audience)
+        return match_bound(query, doc_freq, total)
 
     def info(self) -> dict[str, Any]:
         return self.backend.info()

@@ -1,9 +1,13 @@
 """The Elasticsearch backend: the query tree translated to Query DSL (`to_dsl`, `search_body`,
 pure and tested without a server) and executed with the official client.
 
-Readers use the alias (`settings.es_index`); each concrete index is `<alias>-<UTC timestamp>`
-created from mappings/documents.json, so a full re-index builds a new index beside the live
-one and swaps the alias in one atomic `_aliases` call."""
+One concrete index per access level, `<alias>-<UTC timestamp>-<level>`, created from
+mappings/documents.json; each is behind its level's alias `<alias>-<level>` and behind the
+alias `<alias>` (`settings.es_index`) that names them all. A caller searches the indices of
+the levels their audience may see, with `dfs_query_then_fetch` when there are several, so
+scores use the term statistics of exactly those documents and nothing hidden shapes them
+(docs/decisions/access-tiers.md). A full re-index builds a new set beside the live one and
+swaps the aliases in one atomic `_aliases` call."""
 
 from __future__ import annotations
 
@@ -21,7 +25,7 @@ from elasticsearch import (
 from elasticsearch.helpers import streaming_bulk
 
 from engine.base import EngineUnavailable, InvalidCursor
-from engine.model import FacetValue, Hit, SearchResult
+from engine.model import ACCESS_FOR, ACCESS_LEVELS, FacetValue, Hit, SearchResult
 from engine.query import (
     Bool, Boost, ConstScore, Fuzzy, MatchAll, MatchNone, NearPhrase, Node, Phrase, Prefix, Range, SearchSpec, Term,
     Terms,
@@ -289,16 +293,53 @@ def index_body() -> Json:
 
 
 def new_index_name(alias: str, now: dt.datetime | None = None) -> str:
+    """The base name of a new set of indices (one per access level: see level_indices)."""
     now = now or dt.datetime.now(dt.UTC)
     return f"{alias}-{now:%Y%m%d-%H%M%S-%f}"  # index names must be lower case
 
 
-def alias_swap_actions(alias: str, new_index: str, old_indices: Iterable[str]) -> list[Json]:
-    """One `_aliases` request: every remove and the add happen atomically, so a reader
-    sees the old index or the new one, never neither."""
-    actions: list[Json] = [{"remove": {"index": old, "alias": alias}} for old in old_indices]
-    actions.append({"add": {"index": new_index, "alias": alias}})
+def level_alias(alias: str, level: str) -> str:
+    return f"{alias}-{level}"
+
+
+def level_indices(base: str) -> dict[str, str]:
+    """The concrete index of each access level in the set named `base`."""
+    return {level: f"{base}-{level}" for level in ACCESS_LEVELS}
+
+
+def level_of(index: str) -> str | None:
+    """Which access level a concrete index holds (None for an index from before the levels)."""
+    return next((lvl for lvl in ACCESS_LEVELS if index.endswith(f"-{lvl}")), None)
+
+
+def alias_swap_actions(alias: str, new: dict[str, str], old_indices: Iterable[str]) -> list[Json]:
+    """One `_aliases` request: every remove and every add happen atomically, so a reader
+    sees the old set of indices or the new one, never neither or a mix."""
+    actions: list[Json] = []
+    for old in old_indices:
+        actions.append({"remove": {"index": old, "alias": alias}})
+        if (lvl := level_of(old)) is not None:
+            actions.append({"remove": {"index": old, "alias": level_alias(alias, lvl)}})
+    for lvl, index in new.items():
+        actions.append({"add": {"index": index, "alias": alias}})
+        actions.append({"add": {"index": index, "alias": level_alias(alias, lvl)}})
     return actions
+
+
+def search_target(alias: str, spec: SearchSpec) -> Json:
+    """Where a search goes: the level aliases the audience may see (every index for none),
+    and `dfs_query_then_fetch` when that is several indices and hits are scored, so the term
+    statistics are gathered over exactly the searched documents, as in one index of them
+    (query_then_fetch would score each index's hits by that index's statistics alone)."""
+    if spec.audience is None:
+        indices = [alias]
+    else:
+        indices = [level_alias(alias, lvl) for lvl in ACCESS_FOR[spec.audience]]
+    several = spec.audience is None or len(indices) > 1
+    target: Json = {"index": indices}
+    if several and spec.size > 0:
+        target["search_type"] = "dfs_query_then_fetch"
+    return target
 
 
 def split_url(url: str, user: str | None, password: str | None) -> tuple[str, tuple[str, str] | None]:
@@ -325,7 +366,7 @@ class ElasticBackend:
         self._writable = writable
         self._where = where  # URL without credentials, for messages
         self._secrets = tuple(s for s in secrets if s)
-        self._building: str | None = None  # index being filled by a full re-index
+        self._building: dict[str, str] | None = None  # indices being filled by a full re-index
 
     @classmethod
     def from_settings(cls, settings: Any, *, writable: bool = False) -> ElasticBackend:
@@ -379,11 +420,15 @@ class ElasticBackend:
         if not self._writable:
             raise RuntimeError("this engine was opened read-only")
 
-    def _create_index(self, name: str, *, with_alias: bool) -> None:
+    def _create_set(self, *, with_aliases: bool) -> dict[str, str]:
         body = index_body()
+        indices = level_indices(new_index_name(self.alias))
         with self._calling("creating an index"):
-            self.client.indices.create(index=name, settings=body["settings"], mappings=body["mappings"],
-                                       aliases={self.alias: {}} if with_alias else None)
+            for lvl, name in indices.items():
+                aliases = {self.alias: {}, level_alias(self.alias, lvl): {}} if with_aliases else None
+                self.client.indices.create(index=name, settings=body["settings"], mappings=body["mappings"],
+                                           aliases=aliases)
+        return indices
 
     def _alias_targets(self) -> list[str]:
         with self._calling("reading the alias"):
@@ -393,48 +438,52 @@ class ElasticBackend:
                 return []
 
     def ensure_index(self) -> None:
-        """Create the first index behind the alias if there is none yet."""
+        """Create the first set of indices behind the aliases if there is none yet; an index
+        from before the access levels (one for everyone) is replaced by an empty set, whose
+        new generation tells the ledger to read every file again."""
         self._require_writable()
-        if not self._alias_targets():
-            self._create_index(new_index_name(self.alias), with_alias=True)
+        targets = self._alias_targets()
+        if not targets:
+            self._create_set(with_aliases=True)
+        elif {level_of(t) for t in targets} != set(ACCESS_LEVELS):
+            self.begin_reindex()
+            self.finish_reindex()
 
     def begin_reindex(self) -> str:
-        """Start a full re-index: writes go to a new index that readers do not see until
-        finish_reindex swaps the alias."""
+        """Start a full re-index: writes go to a new set of indices that readers do not see
+        until finish_reindex swaps the aliases. Returns the set's base name."""
         self._require_writable()
-        name = new_index_name(self.alias)
-        self._create_index(name, with_alias=False)
-        self._building = name
-        return name
+        self._building = self._create_set(with_aliases=False)
+        return self._building["open"].removesuffix("-open")
 
     def finish_reindex(self) -> None:
-        """Refresh the new index, point the alias at it atomically, delete the old ones."""
+        """Refresh the new indices, point the aliases at them atomically, delete the old ones."""
         if self._building is None:
             raise RuntimeError("finish_reindex without begin_reindex")
-        new, old = self._building, [i for i in self._alias_targets() if i != self._building]
+        new = self._building
+        old = [i for i in self._alias_targets() if i not in new.values()]
         with self._calling("swapping the alias"):
-            self.client.indices.refresh(index=new)
+            self.client.indices.refresh(index=list(new.values()))
             self.client.indices.update_aliases(actions=alias_swap_actions(self.alias, new, old))
             self._building = None
             for index in old:
                 self.client.indices.delete(index=index)
 
     def abort_reindex(self) -> None:
-        """Drop the half-built index; the alias was never moved."""
+        """Drop the half-built indices; the aliases were never moved."""
         if self._building is not None:
             with self._calling("dropping the unfinished index"):
-                self.client.indices.delete(index=self._building)
+                self.client.indices.delete(index=list(self._building.values()))
             self._building = None
 
     @property
     def generation(self) -> str | None:
-        """The concrete index behind the alias: a new one means every file must be redone."""
+        """The concrete indices behind the alias: a new set means every file must be redone."""
         targets = self._alias_targets()
         return targets[-1] if targets else None
 
-    @property
-    def _target(self) -> str:
-        return self._building or self.alias
+    def _target(self, level: str) -> str:
+        return self._building[level] if self._building else level_alias(self.alias, level)
 
     # -- writes ------------------------------------------------------------------------------
     def _bulk(self, action: str, actions: Iterable[Json], ignore_status: tuple[int, ...] = ()) -> int:
@@ -455,22 +504,34 @@ class ElasticBackend:
         return ok
 
     def upsert(self, records: Iterable[dict[str, Any]]) -> int:
+        """Each record into its access level's index, and out of the others (its level may have
+        changed; deleting what is not there is not an error)."""
         self._require_writable()
-        target = self._target
-        return self._bulk("index", ({"_op_type": "index", "_index": target, "_id": rec["id"],
-                                     "_source": to_source(rec)} for rec in records))
+        n = 0
+
+        def actions() -> Iterator[Json]:
+            nonlocal n
+            for rec in records:
+                level = rec.get("access", "open")
+                n += 1
+                yield {"_op_type": "index", "_index": self._target(level), "_id": rec["id"], "_source": to_source(rec)}
+                for other in ACCESS_LEVELS:
+                    if other != level:
+                        yield {"_op_type": "delete", "_index": self._target(other), "_id": rec["id"]}
+
+        self._bulk("index", actions(), ignore_status=(404,))
+        return n
 
     def delete(self, ids: Iterable[str]) -> None:
         self._require_writable()
-        target = self._target
         # A missing document is already deleted: 404 is not an error here.
-        self._bulk("delete", ({"_op_type": "delete", "_index": target, "_id": i} for i in ids),
-                   ignore_status=(404,))
+        self._bulk("delete", ({"_op_type": "delete", "_index": self._target(lvl), "_id": i}
+                              for i in ids for lvl in ACCESS_LEVELS), ignore_status=(404,))
 
     def commit(self) -> None:
         """Make the writes visible to searches (Elasticsearch writes are durable already)."""
         with self._calling("refresh"):
-            self.client.indices.refresh(index=self._target)
+            self.client.indices.refresh(index=list(self._building.values()) if self._building else self.alias)
 
     # -- reads ----------------------------------------------------------------------------------
     def execute(self, spec: SearchSpec) -> SearchResult:
@@ -478,7 +539,7 @@ class ElasticBackend:
         if spec.search_after is not None:
             check_search_after(spec)
         with self._calling("search"):
-            resp = self.client.search(index=self.alias, **search_body(spec))
+            resp = self.client.search(**search_target(self.alias, spec), **search_body(spec))
         result = parse_response(spec, resp.body)
         result.took_ms = (time.perf_counter() - started) * 1000
         return result

@@ -1,7 +1,8 @@
 """The embedded engine: tantivy on disk under the data directory, no server.
 
-One writer (the indexer) and any number of readers (api workers); a reader notices a new
-commit by the index's meta.json changing and reloads before the next query."""
+One index per audience tier (see EmbeddedBackend). One writer (the indexer) and any number
+of readers (api workers); a reader notices a new commit by a tier's meta.json changing and
+reloads that tier before its next query."""
 
 from __future__ import annotations
 
@@ -19,15 +20,15 @@ from typing import Any
 import numpy as np
 import tantivy
 
-from engine.base import EngineUnavailable, InvalidCursor
-from engine.model import FacetValue, Hit, SearchResult
+from engine.base import RESULT_WINDOW, EngineUnavailable, InvalidCursor
+from engine.model import Audience, FacetValue, Hit, SearchResult, audiences_seeing
 from engine.query import (
     Bool, Boost, ConstScore, Fuzzy, MatchAll, MatchNone, NearPhrase, Node, Phrase, Prefix, Range, SearchSpec, Term,
     Terms,
 )
 from engine.schema import MULTI_VALUED, PRETOKENIZED, fields, tantivy_schema
 
-WRITER_HEAP = 128_000_000
+WRITER_HEAP = 128_000_000  # the indexer's indexing buffer, shared by the three tiers' writers
 GENERATION_FILE = "GENERATION"
 # Ranking with a bonus (see _ranked): candidates first fetched beyond the last hit asked for,
 # how far the window may grow before the bonus goes back into the query, and the largest set
@@ -135,6 +136,12 @@ class _Snapshot:
 
 
 class EmbeddedBackend:
+    """Three tantivy indexes under `path`, one per audience tier (`public/`, `reading_room/`,
+    `staff/`), each holding exactly the documents its audience may see: tantivy computes BM25
+    statistics per index, so a tier's scores are those of an index without the documents
+    hidden from its audience (docs/decisions/access-tiers.md). An open document is written
+    to all three."""
+
     name = "embedded"
 
     def __init__(self, path: Path, *, writable: bool = False):
@@ -143,58 +150,85 @@ class EmbeddedBackend:
         self.specs = fields()
         if writable:
             self.path.mkdir(parents=True, exist_ok=True)
-        elif not (self.path / "meta.json").exists():
+            if (self.path / "meta.json").exists():
+                # An index from before the tiers (one index for everyone): derived data, so it
+                # is rebuilt; a new generation tells the ledger that every file must be redone.
+                log.warning("index layout changed (one index per audience tier): rebuilding %s", self.path)
+                self._start_over()
+        elif (self.path / "meta.json").exists():
+            raise EngineUnavailable(f"the index at {self.path} has the old layout (one index for every "
+                                    "audience): run `chayue index` to rebuild it")
+        elif not all((self.path / a.value / "meta.json").exists() for a in Audience):
             raise EngineUnavailable(f"no index at {self.path}: run `chayue index` first")
         try:
-            self.index = tantivy.Index(self.schema, path=str(self.path), reuse=True)
+            self.indexes = self._open_tiers()
         except (OSError, ValueError) as exc:
             if not (writable and "schema does not match" in str(exc)):
                 hint = " (the field catalogue changed: run `chayue index` to rebuild)" \
                     if "schema does not match" in str(exc) else ""
                 raise EngineUnavailable(f"cannot open the index at {self.path}: {exc}{hint}") from exc
-            # The catalogue changed since this index was built. The index is derived data:
-            # rebuild it; a new generation tells the ledger that every file must be redone.
+            # The catalogue changed since this index was built: rebuild, as above.
             log.warning("field catalogue changed: rebuilding the index at %s", self.path)
-            shutil.rmtree(self.path)
-            self.path.mkdir(parents=True)
-            self.index = tantivy.Index(self.schema, path=str(self.path), reuse=True)
+            self._start_over()
+            self.indexes = self._open_tiers()
         if writable and not (self.path / GENERATION_FILE).exists():
             (self.path / GENERATION_FILE).write_text(uuid.uuid4().hex, encoding="ascii")
-        self.index.register_tokenizer(PRETOKENIZED, tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build())
-        self._writer: tantivy.IndexWriter | None = None
+        self._writers: dict[Audience, tantivy.IndexWriter] = {}
         self._writable = writable
-        self._snapshot: _Snapshot | None = None
+        self._snapshots: dict[Audience, _Snapshot] = {}
         self._bonus_queries: tuple[tuple[Node, ...], list[tantivy.Query]] | None = None
         self._bonus_plan: tuple[tuple[Node, ...], _BonusPlan | None] | None = None
 
+    def _start_over(self) -> None:
+        shutil.rmtree(self.path)
+        self.path.mkdir(parents=True)
+
+    def _open_tiers(self) -> dict[Audience, tantivy.Index]:
+        indexes = {}
+        for tier in Audience:
+            (self.path / tier.value).mkdir(exist_ok=True)
+            index = tantivy.Index(self.schema, path=str(self.path / tier.value), reuse=True)
+            index.register_tokenizer(PRETOKENIZED, tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build())
+            indexes[tier] = index
+        return indexes
+
     # -- writes --------------------------------------------------------------------
-    @property
-    def writer(self) -> tantivy.IndexWriter:
+    def _writer(self, tier: Audience) -> tantivy.IndexWriter:
         if not self._writable:
             raise RuntimeError("this engine was opened read-only")
-        if self._writer is None:
-            self._writer = self.index.writer(heap_size=WRITER_HEAP, num_threads=1)
-        return self._writer
+        if tier not in self._writers:
+            # One third each: the tiers together keep the one buffer's memory bound.
+            heap = WRITER_HEAP // len(Audience)
+            self._writers[tier] = self.indexes[tier].writer(heap_size=heap, num_threads=1)
+        return self._writers[tier]
 
     def upsert(self, records: Iterable[dict[str, Any]]) -> int:
         n = 0
         for rec in records:
-            self.writer.delete_documents_by_term("id", rec["id"])
-            self.writer.add_document(self._document(rec))
+            doc, seen_by = self._document(rec), audiences_seeing(rec.get("access", "open"))
+            for tier in Audience:
+                # Deleted from every tier: the document may have changed its access level.
+                writer = self._writer(tier)
+                writer.delete_documents_by_term("id", rec["id"])
+                if tier in seen_by:
+                    writer.add_document(doc)
             n += 1
         return n
 
     def delete(self, ids: Iterable[str]) -> None:
         for doc_id in ids:
-            self.writer.delete_documents_by_term("id", doc_id)
+            for tier in Audience:
+                self._writer(tier).delete_documents_by_term("id", doc_id)
 
     def commit(self) -> None:
-        # The writer stays open across commits and its merges run in the background: the
+        # The writers stay open across commits and their merges run in the background: the
         # pipeline commits every batch, and waiting for merges (or dropping the writer, which
         # abandons them) on each one cost a merge per batch. close() waits for them.
-        if self._writer is not None:
-            self._writer.commit()
-        self._snapshot = None  # the next read reloads
+        # The tiers commit one after the other; a crash between two leaves the batch's ids
+        # pending in the ledger, and the next run writes them to every tier again.
+        for writer in self._writers.values():
+            writer.commit()
+        self._snapshots.clear()  # the next read reloads
 
     def _document(self, rec: dict[str, Any]) -> tantivy.Document:
         doc = tantivy.Document()
@@ -216,22 +250,36 @@ class EmbeddedBackend:
         return doc
 
     # -- reads ---------------------------------------------------------------------
-    def _meta_stamp(self) -> tuple[int, int, int]:
+    def _meta_stamp(self, tier: Audience) -> tuple[int, int, int]:
         # tantivy replaces meta.json on each commit (a new inode): two commits within one tick
         # of the file clock still differ.
         try:
-            st = (self.path / "meta.json").stat()
+            st = (self.path / tier.value / "meta.json").stat()
         except FileNotFoundError:
             return (0, 0, 0)
         return (st.st_mtime_ns, st.st_ino, st.st_size)
 
-    def _current(self) -> _Snapshot:
-        stamp = self._meta_stamp()
-        snap = self._snapshot
+    def _current(self, tier: Audience = Audience.staff) -> _Snapshot:
+        stamp = self._meta_stamp(tier)
+        snap = self._snapshots.get(tier)
         if snap is None or snap.stamp != stamp:
-            self.index.reload()
-            snap = self._snapshot = _Snapshot(stamp, self.index.searcher())
+            self.indexes[tier].reload()
+            snap = self._snapshots[tier] = _Snapshot(stamp, self.indexes[tier].searcher())
         return snap
+
+    def doc_freqs(self, tier: Audience) -> tuple[Callable[[str, Any], int], int]:
+        """A term's document count in the tier, and the tier's documents, from one searcher
+        (deleted documents not yet merged away included: an upper bound, for admission
+        control). A value the field cannot hold counts as every document."""
+        searcher = self._current(tier).searcher
+
+        def doc_freq(field: str, value: Any) -> int:
+            try:
+                return searcher.doc_freq(field, self._value(field, value))
+            except (ValueError, KeyError):
+                return searcher.num_docs
+
+        return doc_freq, searcher.num_docs
 
     def translate(self, node: Node) -> tantivy.Query:
         s = self.schema
@@ -297,7 +345,7 @@ class EmbeddedBackend:
 
     def execute(self, spec: SearchSpec) -> SearchResult:
         started = time.perf_counter()
-        snap = self._current()
+        snap = self._current(spec.audience or Audience.staff)
         searcher = snap.searcher
         # The query and each filter are translated once, then combined for the hits and for
         # each facet group (as translate(Bool(must=(query,), filter=filters)) would).
@@ -310,6 +358,10 @@ class EmbeddedBackend:
             if len(after) != 1 or isinstance(after[0], bool) or not isinstance(after[0], int) or after[0] < 0:
                 raise InvalidCursor("search_after is not a position")
             offset = after[0] + 1
+            # A position costs what an offset costs (tantivy collects offset + size hits): the
+            # window holds for cursors as for pages, and no cursor past it is handed out.
+            if offset + spec.size > RESULT_WINDOW:
+                raise InvalidCursor("search_after is past the result window")
         kwargs: dict[str, Any] = {}
         if spec.sort != "relevance":
             kwargs = {"order_by_field": "date",
@@ -334,7 +386,8 @@ class EmbeddedBackend:
         for i, (key, addr) in enumerate(raw_hits):
             stored = self._stored(searcher.doc(addr).to_dict(), spec.fields)
             score = float(key) if spec.sort == "relevance" else 0.0
-            hits.append(Hit(id=stored["id"], score=score, fields=stored, sort=[offset + i]))
+            after_this = offset + i + 1 + spec.size <= RESULT_WINDOW
+            hits.append(Hit(id=stored["id"], score=score, fields=stored, sort=[offset + i] if after_this else None))
         facets = self._facets(searcher, spec, translated) if spec.facets else {}
         return SearchResult(total=total or 0, hits=hits, facets=facets,
                             took_ms=(time.perf_counter() - started) * 1000)
@@ -519,8 +572,8 @@ class EmbeddedBackend:
             return None
 
     def info(self) -> dict[str, Any]:
-        size = sum(f.stat().st_size for f in self.path.glob("*") if f.is_file() and f.name != GENERATION_FILE)
-        mtime = self._meta_stamp()[0]
+        size = sum(f.stat().st_size for f in self.path.glob("*/*") if f.is_file())
+        mtime = self._meta_stamp(Audience.staff)[0]
         return {
             "engine": self.name,
             "documents": self._current().searcher.num_docs,
@@ -530,10 +583,10 @@ class EmbeddedBackend:
         }
 
     def close(self) -> None:
-        if self._writer is not None:
-            self._writer.rollback()  # what was not committed is dropped
-            self._writer.wait_merging_threads()  # merges of committed segments finish
-            self._writer = None
+        for writer in self._writers.values():
+            writer.rollback()  # what was not committed is dropped
+            writer.wait_merging_threads()  # merges of committed segments finish
+        self._writers.clear()
 
 
 def open_embedded(data_dir: Path, *, writable: bool = False) -> EmbeddedBackend:

@@ -23,6 +23,12 @@ ACCESS_FOR: dict[Audience, tuple[str, ...]] = {
     Audience.staff: ACCESS_LEVELS,
 }
 
+
+def audiences_seeing(access: str) -> tuple[Audience, ...]:
+    """The audiences whose physical index (tier) holds a document of this access level: each
+    tier holds exactly what its audience may see, so no hidden document shapes its scores."""
+    return tuple(a for a in Audience if access in ACCESS_FOR[a])
+
 COLLECTIONS = ("current", "archive")
 VALIDITY_ORDER = ("现行有效", "已修改", "已被修改", "尚未生效", "历史版本", "已废止", "失效")
 

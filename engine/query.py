@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal, Union
 
+from engine.model import Audience
+
 Value = Union[str, int, float, bool, date]
 
 
@@ -126,6 +128,9 @@ class SearchSpec:
     search_after: list | None = None
     fields: tuple[str, ...] | None = None  # stored fields to return; None = all
     bonus: tuple[Node, ...] = ()
+    # Whose tier (physical index) to search; the seam sets it beside the access filter. None:
+    # every document (what the indexer and direct backend checks see).
+    audience: Audience | None = None
 
     def scored_query(self) -> Node:
         """The query with the bonus clauses, as the hits are ranked."""

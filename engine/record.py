@@ -65,7 +65,9 @@ def to_record(doc: Document) -> dict[str, Any]:
 
 
 def page_lines(page: Page) -> str:
-    """A page's OCR line boxes as stored (mappings: page_lines); "" for a text-layer page."""
+    """A page's OCR line boxes as stored (mappings: page_lines): {"size": [w, h], "lines":
+    [[left, top, right, bottom, start, end], ...]}, in pixels of the image read, start/end
+    offsets in the page's text; "" for a page that had a text layer."""
     if not page.ocr or not page.lines or not page.size:
         return ""
     return json.dumps({"size": list(page.size), "lines": page.lines}, separators=(",", ":"))
@@ -92,7 +94,8 @@ def validity_fields(doc: Document) -> dict[str, Any]:
     until = doc.ended if doc.ended else (start if doc.validity in NO_LONGER_VALID else None)
     keys: list[str] = []
     for r in doc.relations:
-        for k in target_keys(str(r.get("target", ""))) + (["id:" + r["target_id"]] if r.get("target_id") else []):
+        named = target_keys(str(r.get("target", ""))) + (target_keys(r["alias"]) if r.get("alias") else [])
+        for k in named + (["id:" + r["target_id"]] if r.get("target_id") else []):
             if k not in keys:
                 keys.append(k)
     return {

@@ -237,15 +237,16 @@ def _text_node(text: str, field: str | None, phrase: bool, grams_only: bool,
         should.append(ConstScore(Term("title_key", re.sub(r"\s+", "", n)), exact))
     if scale is not None:
         return Bool(should=tuple(should))
+    numbered = False  # a 文号 or a series: found by its key, not near-missed as text
     if field is None and not grams_only:
         canonical = _doc_number(text)
+        series = None if canonical else docnumber.series(text)
         if canonical:
             should.append(ConstScore(Term("doc_number_key", docnumber.key(canonical)), DOC_NUMBER_SCORE))
-        else:
-            series = docnumber.series(text)
-            if series:
-                should.append(_series(series))
-    if field is None and not phrase:
+        elif series:
+            should.append(_series(series))
+        numbered = bool(canonical or series)
+    if field is None and not phrase and not numbered:
         near = near_misses("body_grams", gs)
         if near:
             should.append(ConstScore(near[0] if len(near) == 1 else Bool(should=tuple(near)), NEAR_SCORE))

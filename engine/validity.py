@@ -6,7 +6,9 @@ engines cannot differ on them.
   fills both from 施行日期, the end and the validity).
 - `LATEST_VERSIONS`: one hit per document: former versions (a newer one is in the collection
   and visible to whoever may see the former) are left out; `other_versions` counts what was
-  left out, per hit, under the caller's access filter."""
+  left out, per hit, under the caller's access filter. `grouped` widens it for one query:
+  a former version whose words the current version no longer has is shown, because grouping
+  may never hide the only text that matches."""
 
 from __future__ import annotations
 
@@ -22,18 +24,44 @@ if TYPE_CHECKING:
 
 RELATION_FACET = "relation_flags"
 LATEST_VERSIONS: Node = Bool(must_not=(Term("version_state", "former"),))
+FORMER: Node = Term("version_state", "former")
+MAX_FORMER_GROUPS = 1000  # version groups looked at per query; a collection has far fewer matching
 
 
 def valid_on(day: date) -> Node:
     return Bool(filter=(Range("valid_from", lte=day),), must_not=(Range("valid_until", lte=day),))
 
 
-def other_versions(engine: Engine, groups: Iterable[str], audience: Audience) -> dict[str, int]:
-    """How many documents the caller may see share each version group, minus the hit itself."""
+def other_versions(engine: Engine, groups: Iterable[str], audience: Audience,
+                   narrowed: dict[str, Node] | None = None) -> dict[str, int]:
+    """How many documents the caller may see share each version group, minus the hit itself
+    (`narrowed`: filters that narrow who is counted further, such as staff's `access`)."""
     wanted = tuple(dict.fromkeys(g for g in groups if g))
     if not wanted:
         return {}
-    spec = SearchSpec(query=Terms("version_group", wanted), size=0, facets=("version_group",),
-                      facet_size=len(wanted))
+    spec = SearchSpec(query=Terms("version_group", wanted), filters=dict(narrowed or {}), size=0,
+                      facets=("version_group",), facet_size=len(wanted))
     counts = engine.search(spec, audience).facets.get("version_group", [])
     return {v.value: v.count - 1 for v in counts if v.count > 1}
+
+
+def grouped(engine: Engine, query: Node, filters: dict[str, Node], audience: Audience) -> dict[str, Node]:
+    """`filters` for a grouped search of `query`: LATEST_VERSIONS, or, when former versions
+    match in groups where no current version does (a sentence that a revision removed), those
+    former versions as well. Two size-0 searches restricted to the few former versions and
+    their groups; nothing when the filters do not group."""
+    if filters.get("validity") is not LATEST_VERSIONS:
+        return filters
+    rest = {k: v for k, v in filters.items() if k != "validity"}
+    spec = SearchSpec(query=query, filters={**rest, "validity": FORMER}, size=0,
+                      facets=("version_group",), facet_size=MAX_FORMER_GROUPS)
+    groups = tuple(v.value for v in engine.search(spec, audience).facets.get("version_group", []) if v.value)
+    if not groups:
+        return filters
+    spec = SearchSpec(query=query, filters={**filters, "_groups": Terms("version_group", groups)}, size=0,
+                      facets=("version_group",), facet_size=len(groups))
+    covered = {v.value for v in engine.search(spec, audience).facets.get("version_group", [])}
+    only_former = tuple(g for g in groups if g not in covered)
+    if not only_former:
+        return filters
+    return {**rest, "validity": Bool(should=(LATEST_VERSIONS, Bool(filter=(FORMER, Terms("version_group", only_former)))))}

@@ -344,7 +344,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     workers = args.workers or settings.workers
-    options = {"host": args.host, "port": args.port, "log_level": "info", "proxy_headers": False}
+    # h11 with a deadline for reading each request (slowloris), headers up to 16 KB, idle
+    # keep-alive connections closed after settings.keep_alive seconds.
+    options = {"host": args.host, "port": args.port, "log_level": "info", "proxy_headers": False,
+               "http": "api.protocol:DeadlineH11Protocol", "h11_max_incomplete_event_size": 16_384,
+               "timeout_keep_alive": settings.keep_alive}
     if workers <= 1:
         from api.app import create_app
 

@@ -36,7 +36,7 @@ class _ThrowawayBackend(ElasticBackend):
         try:
             targets = self._alias_targets()
             if self._building:
-                targets.append(self._building)
+                targets += self._building.values()
             for index in targets:
                 self.client.indices.delete(index=index, ignore_unavailable=True)
         finally:

@@ -91,3 +91,19 @@ def test_a_hidden_document_is_plain_text_and_not_counted(client):
     assert hidden in {r["text"] for r in staff["cited_by"]}
     assert hidden not in str(public) and staff["cited_by_total"] == public["cited_by_total"] + 1
     assert client.get("/api/documents/J012-2023-永久-0009/relations").status_code == 404
+
+
+def test_grouping_never_hides_text_only_a_former_version_has(client):
+    """Versions are one hit, but a sentence a revision removed still finds the version that has it."""
+    old = _id(client, "中华人民共和国仲裁法", validity="历史版本")
+    new = next(h["id"] for h in search(client, q="仲裁法")["hits"] if h["title"] == "中华人民共和国仲裁法")
+    text = lambda doc_id: "".join(p["text"] for p in client.get(f"/api/documents/{doc_id}").json()["pages"])  # noqa: E731
+    old_text, new_text = text(old), "".join(text(new).split())
+    phrase = next(old_text[i:i + 12] for i in range(0, len(old_text) - 12)
+                  if len(set(old_text[i:i + 12])) > 8 and "".join(old_text[i:i + 12].split()) == old_text[i:i + 12]
+                  and old_text[i:i + 12] not in new_text and all("\u4e00" <= c <= "\u9fff" for c in old_text[i:i + 12]))
+    hits = [h["id"] for h in search(client, q=f'"{phrase}"')["hits"]]
+    assert old in hits and new not in hits, (phrase, hits)
+    # Text both versions share is still one hit: the current version, the other counted.
+    shared = search(client, q="仲裁法")["hits"]
+    assert old not in [h["id"] for h in shared] and new in [h["id"] for h in shared]

@@ -36,6 +36,8 @@ def test_a_series_lists_its_documents(client):
 def test_other_names_are_said_and_can_be_left_out(client):
     body = search(client, q="人大常委会 档案")
     assert body["expanded"] == [{"typed": "人大常委会", "names": ["全国人民代表大会常务委员会"]}]
+    marked = " ".join(s["html"] for h in body["hits"] for s in h["snippets"])
+    assert "<mark>全国人民代表大会常务委员会</mark>" in marked  # the other name is marked where found
     assert body["total"] > search(client, q="人大常委会 档案", expand="false")["total"]
     assert search(client, q="人大常委会 档案", expand="false")["expanded"] == []
     # a cursor belongs to one reading of the query

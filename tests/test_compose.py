@@ -114,9 +114,21 @@ def test_nginx_serves_the_page_and_proxies_the_api(config: dict[str, Any]):
     assert any(v.endswith(":/usr/share/nginx/html:ro") and "frontend" in v for v in nginx["volumes"])
     assert _ports(nginx) == ["8080:80"]
     conf = (ROOT / "deploy" / "nginx.conf").read_text(encoding="utf-8")
-    for location in ("location /api/", "location = /docs", "location = /openapi.json"):
+    for location in ("location /api/", "location = /docs", "location /docs/static/", "location = /openapi.json"):
         assert location in conf
-    assert conf.count("proxy_pass http://api:8000;") == 3  # no URI part: the path is kept
+    assert conf.count("proxy_pass http://api:8000;") == 4  # no URI part: the path is kept
+
+
+def test_nginx_limits_request_rate_connections_and_slow_clients():
+    conf = (ROOT / "deploy" / "nginx.conf").read_text(encoding="utf-8")
+    assert "limit_req_zone $binary_remote_addr zone=chayue_api:10m rate=20r/s;" in conf
+    assert "limit_conn chayue_conn 20;" in conf
+    api = conf[conf.index("location /api/"):]
+    assert api[:api.index("}")].count("limit_req zone=chayue_api") == 1
+    for directive in ("client_header_timeout 10s;", "client_body_timeout 10s;", "error_page 429 = @too_many;"):
+        assert directive in conf
+    body = conf[conf.index("return 429 '") + len("return 429 '"):]
+    assert set(json.loads(body[:body.index("';")])) == {"error", "message"}  # the api's error shape
 
 
 def test_indexer_runs_only_on_demand_over_a_read_only_corpus(config: dict[str, Any]):
@@ -135,3 +147,18 @@ def test_dockerfile_and_dockerignore():
         assert pkg in dockerfile
     ignored = (ROOT / ".dockerignore").read_text(encoding="utf-8").split()
     assert ".env" in ignored and ".git" in ignored
+
+
+@pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is not installed (apt-get install nginx-light)")
+def test_nginx_accepts_the_configuration(tmp_path):
+    """`nginx -t` on deploy/nginx.conf inside an http block, with the compose host name `api`
+    (which resolves only on the compose network) replaced by loopback."""
+    conf = (ROOT / "deploy" / "nginx.conf").read_text(encoding="utf-8").replace("http://api:8000", "http://127.0.0.1:8000")
+    (tmp_path / "chayue.conf").write_text(conf, encoding="utf-8")
+    (tmp_path / "logs").mkdir()
+    main = tmp_path / "nginx.conf"
+    main.write_text(f"pid {tmp_path}/nginx.pid;\nerror_log stderr;\nevents {{}}\n"
+                    f"http {{ access_log off; include {tmp_path}/chayue.conf; }}\n", encoding="utf-8")
+    out = subprocess.run(["nginx", "-t", "-p", str(tmp_path), "-c", str(main)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "syntax is ok" in out.stderr

@@ -33,8 +33,9 @@ from analysis.abbreviations import names_for
 from engine.base import TIEBREAK, EngineUnavailable, access_filter
 from engine.elastic import (
     FACET_AGG, BulkWriteError, ElasticBackend, alias_swap_actions, es_value, from_source, index_body,
-    new_index_name, parse_response, search_body, split_url, to_dsl, to_source,
+    level_indices, new_index_name, parse_response, search_body, search_target, split_url, to_dsl, to_source,
 )
+from engine.base import Engine
 from engine.model import Audience
 from engine import syntax
 from engine.query import (
@@ -340,14 +341,38 @@ def test_index_names_are_valid_and_sort_by_time():
     a = new_index_name("chayue", datetime(2025, 1, 2, 3, 4, 5, 6, tzinfo=UTC))
     b = new_index_name("chayue", datetime(2025, 1, 2, 3, 4, 5, 7, tzinfo=UTC))
     assert a == "chayue-20250102-030405-000006" and a < b
-    assert a == a.lower() and not re.search(r'[\\/*?"<>| ,#:]', a)
+    for name in [a, *level_indices(a).values()]:
+        assert name == name.lower() and not re.search(r'[\\/*?"<>| ,#:]', name)
+    assert level_indices(a) == {"open": f"{a}-open", "reading_room": f"{a}-reading_room",
+                                "restricted": f"{a}-restricted"}
 
 
-def test_alias_swap_is_one_request_with_removes_and_the_add():
+def test_alias_swap_is_one_request_with_removes_and_the_adds():
     # https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-indices-update-aliases
-    assert alias_swap_actions("chayue", "chayue-2", ["chayue-1"]) == [
-        {"remove": {"index": "chayue-1", "alias": "chayue"}},
-        {"add": {"index": "chayue-2", "alias": "chayue"}}]
+    new = level_indices("chayue-2")
+    assert alias_swap_actions("chayue", new, ["chayue-1-open", "chayue-0"]) == [
+        {"remove": {"index": "chayue-1-open", "alias": "chayue"}},
+        {"remove": {"index": "chayue-1-open", "alias": "chayue-open"}},
+        {"remove": {"index": "chayue-0", "alias": "chayue"}},  # from before the levels: one alias
+        *[a for lvl in ("open", "reading_room", "restricted") for a in (
+            {"add": {"index": f"chayue-2-{lvl}", "alias": "chayue"}},
+            {"add": {"index": f"chayue-2-{lvl}", "alias": f"chayue-{lvl}"}})]]
+
+
+def test_each_audience_searches_only_the_indices_of_what_it_may_see():
+    # dfs_query_then_fetch: "Documents are scored using global term and document frequencies
+    # across all shards" of the request (Search API, search_type), i.e. of these indices only.
+    spec = _spec()
+    for audience, indices in [(Audience.public, ["chayue-open"]),
+                              (Audience.reading_room, ["chayue-open", "chayue-reading_room"]),
+                              (Audience.staff, ["chayue-open", "chayue-reading_room", "chayue-restricted"])]:
+        spec.audience = audience
+        target = search_target("chayue", spec)
+        assert target["index"] == indices
+        # One index of one shard has the statistics already; several need the dfs phase.
+        assert target.get("search_type") == (None if len(indices) == 1 else "dfs_query_then_fetch")
+    spec.size = 0  # counts and facets score nothing: no dfs round trip
+    assert "search_type" not in search_target("chayue", spec)
 
 
 # ---- records and responses ---------------------------------------------------------------------
@@ -482,20 +507,30 @@ def test_index_creation_bulk_and_refresh_on_the_wire(recorder):
     rec = recorder(route)
     backend = _backend(rec.url)
     backend.ensure_index()
-    method, path, _ = rec.requests[1]
-    assert method == "PUT" and re.fullmatch(r"/chayue-test-\d{8}-\d{6}-\d{6}", path)
-    assert rec.json(1) == {**index_body(), "aliases": {"chayue-test": {}}}
+    for i, lvl in enumerate(("open", "reading_room", "restricted"), start=1):
+        method, path, _ = rec.requests[i]
+        assert method == "PUT" and re.fullmatch(rf"/chayue-test-\d{{8}}-\d{{6}}-\d{{6}}-{lvl}", path)
+        assert rec.json(i) == {**index_body(), "aliases": {"chayue-test": {}, f"chayue-test-{lvl}": {}}}
 
-    n = backend.upsert([{"id": "a", "title": "甲", "date": "2007-01-02", "agency": ["国务院"]},
-                        {"id": "b", "title": "乙"}])
+    n = backend.upsert([{"id": "a", "title": "甲", "date": "2007-01-02", "agency": ["国务院"], "access": "open"},
+                        {"id": "b", "title": "乙", "access": "restricted"}])
     assert n == 2
-    method, path, body = rec.requests[2]
+    method, path, body = rec.requests[4]
     assert (method, path.split("?")[0]) == ("PUT", "/_bulk")
     lines = [json.loads(x) for x in body.splitlines()]
-    assert lines[0] == {"index": {"_index": "chayue-test", "_id": "a"}}
-    assert lines[1] == {"id": "a", "title": "甲", "date": "2007-01-02", "agency": ["国务院"]}
+    # Each document into its level's index, and out of the others (its level may have changed).
+    assert lines[0] == {"index": {"_index": "chayue-test-open", "_id": "a"}}
+    assert lines[1] == {"id": "a", "title": "甲", "date": "2007-01-02", "agency": ["国务院"], "access": "open"}
+    assert lines[2:4] == [{"delete": {"_index": "chayue-test-reading_room", "_id": "a"}},
+                          {"delete": {"_index": "chayue-test-restricted", "_id": "a"}}]
+    assert lines[4] == {"index": {"_index": "chayue-test-restricted", "_id": "b"}}
+    assert lines[6:] == [{"delete": {"_index": "chayue-test-open", "_id": "b"}},
+                         {"delete": {"_index": "chayue-test-reading_room", "_id": "b"}}]
 
     backend.delete(["a", "missing"])  # 404 for a missing document is not an error
+    lines = [json.loads(x) for x in rec.requests[-1][2].splitlines()]
+    assert {x["delete"]["_index"] for x in lines if x["delete"]["_id"] == "missing"} == {
+        "chayue-test-open", "chayue-test-reading_room", "chayue-test-restricted"}
     backend.commit()
     assert rec.requests[-1][:2] == ("POST", "/chayue-test/_refresh")
 
@@ -515,27 +550,63 @@ def test_bulk_errors_are_raised_with_ids_and_reasons(recorder):
     assert "b: document_parsing_exception" in str(err.value)
 
 
-def test_full_reindex_swaps_the_alias_atomically_and_drops_the_old_index(recorder):
+def _reindex_route(old: str) -> Callable[[str, str, bytes], Reply]:
     def route(method: str, path: str, body: bytes) -> Reply:
         if path.startswith("/_alias/"):
-            return 200, {"chayue-test-20240101-000000-000000": {"aliases": {"chayue-test": {}}}}
+            return 200, {old: {"aliases": {"chayue-test": {}}}}
         if method == "PUT" and not path.startswith("/_bulk"):
             return 200, {"acknowledged": True, "shards_acknowledged": True, "index": path.strip("/")}
         if path.startswith("/_bulk"):
             return _bulk_ok(body)
         return 200, {"acknowledged": True, "_shards": {"total": 1, "successful": 1, "failed": 0}}
+    return route
+
+
+def test_full_reindex_swaps_the_aliases_atomically_and_drops_the_old_indices(recorder):
+    old = "chayue-test-20240101-000000-000000-open"
+    rec = recorder(_reindex_route(old))
+    backend = _backend(rec.url)
+    base = backend.begin_reindex()
+    new = level_indices(base)
+    assert [rec.requests[i][1] for i in range(3)] == [f"/{n}" for n in new.values()]
+    assert all(rec.json(i) == index_body() for i in range(3))  # created without aliases: readers keep the old
+    backend.upsert([{"id": "a", "access": "reading_room"}])
+    assert json.loads(rec.requests[3][2].splitlines()[0]) == {"index": {"_index": new["reading_room"], "_id": "a"}}
+    backend.finish_reindex()
+    calls = [(m, p.split("?")[0]) for m, p, _ in rec.requests[4:]]
+    assert calls == [("GET", "/_alias/chayue-test"), ("POST", f"/{','.join(new.values())}/_refresh"),
+                     ("POST", "/_aliases"), ("DELETE", f"/{old}")]
+    assert rec.json(6) == {"actions": alias_swap_actions("chayue-test", new, [old])}
+
+
+def test_an_index_from_before_the_levels_is_replaced_by_a_set(recorder):
+    old = "chayue-test-20240101-000000-000000"  # one index for every audience
+    rec = recorder(_reindex_route(old))
+    _backend(rec.url).ensure_index()
+    calls = [(m, p.split("?")[0]) for m, p, _ in rec.requests]
+    assert [m for m, _ in calls[1:4]] == ["PUT"] * 3 and calls[-2:] == [("POST", "/_aliases"), ("DELETE", f"/{old}")]
+    actions = json.loads(rec.requests[-2][2])["actions"]
+    assert actions[0] == {"remove": {"index": old, "alias": "chayue-test"}} and len(actions) == 7
+
+
+def test_the_seam_sends_each_audience_to_its_indices_with_the_filter_as_well(recorder):
+    def route(method: str, path: str, body: bytes) -> Reply:
+        return 200, {"took": 1, "timed_out": False, "hits": {"total": {"value": 0, "relation": "eq"}, "hits": []}}
 
     rec = recorder(route)
-    backend = _backend(rec.url)
-    new = backend.begin_reindex()
-    assert rec.json(0) == index_body()  # created without the alias: readers keep the old one
-    backend.upsert([{"id": "a"}])
-    assert json.loads(rec.requests[1][2].splitlines()[0]) == {"index": {"_index": new, "_id": "a"}}
-    backend.finish_reindex()
-    calls = [(m, p.split("?")[0]) for m, p, _ in rec.requests[2:]]
-    assert calls == [("GET", "/_alias/chayue-test"), ("POST", f"/{new}/_refresh"), ("POST", "/_aliases"),
-                     ("DELETE", "/chayue-test-20240101-000000-000000")]
-    assert rec.json(4) == {"actions": alias_swap_actions("chayue-test", new, ["chayue-test-20240101-000000-000000"])}
+    engine = Engine(_backend(rec.url, writable=False))
+    for audience in Audience:
+        engine.search(SearchSpec(query=MatchAll()), audience)
+    engine.count(MatchAll(), Audience.reading_room)
+    paths = [p for _, p, _ in rec.requests]
+    assert paths[0] == "/chayue-test-open/_search"
+    assert paths[1] == "/chayue-test-open,chayue-test-reading_room/_search?search_type=dfs_query_then_fetch"
+    assert paths[2] == ("/chayue-test-open,chayue-test-reading_room,chayue-test-restricted/_search"
+                        "?search_type=dfs_query_then_fetch")
+    assert paths[3] == "/chayue-test-open,chayue-test-reading_room/_search"
+    # The access filter stays in every body: the second line of defence.
+    for i, audience in enumerate(Audience):
+        assert rec.json(i)["query"]["bool"]["filter"] == [to_dsl(access_filter(audience), scoring=False)]
 
 
 def test_search_sends_search_body_unchanged(recorder):

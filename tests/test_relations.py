@@ -148,6 +148,8 @@ def test_issuing_notice_and_citation():
     text = "各区人民政府：\n现将《佳木斯市档案管理办法》印发给你们，请认真贯彻执行。根据《中华人民共和国档案法》，制定本办法。"
     rels = R.extract("佳木斯市人民政府关于印发佳木斯市档案管理办法的通知", text)
     assert {(r.kind, r.target) for r in rels} == {("印发", "佳木斯市档案管理办法"), ("根据", "中华人民共和国档案法")}
+    rels = R.extract("黑龙江省人民政府办公厅关于转发国务院办公厅关于加强档案工作的通知的通知", "")
+    assert [(r.kind, r.target, r.source) for r in rels] == [("转发", "国务院办公厅关于加强档案工作的通知", R.TITLE)]
 
 
 def test_resolution_prefers_the_document_number_and_keeps_unknown_targets_as_text():
@@ -237,3 +239,48 @@ def test_a_repeal_indexed_later_marks_the_earlier_document_and_leaves_with_its_f
     _index(folder, data)
     a = _stored(data)["A"]
     assert a.get("validity") is None and "ended" not in a and a.get("relation_flags", []) == []
+
+
+def test_a_restricted_repeal_tells_the_public_nothing(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from settings import Settings
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.txt").write_text("佳木斯市查阅中心管理规定\n第九条 本规定自2005年1月1日起施行。\n", encoding="utf-8")
+    (folder / "b.txt").write_text("关于废止《佳木斯市查阅中心管理规定》的决定\n本决定自2016年1月1日起施行。\n", encoding="utf-8")
+    (folder / "manifest.csv").write_text(
+        "file,id,title,date,access\n"
+        "a.txt,A,佳木斯市查阅中心管理规定,2004-12-01,open\n"
+        "b.txt,B,关于废止《佳木斯市查阅中心管理规定》的决定,2015-12-01,restricted\n", encoding="utf-8")
+    data = tmp_path / "data"
+    _index(folder, data)
+    with TestClient(create_app(Settings(data=data, staff_key="k"))) as client:
+        public = client.get("/api/documents/A").json()
+        assert public["validity"] is None and public["ended"] is None
+        assert public["relations"]["cited_by"] == [] and public["relations"]["cited_by_total"] == 0
+        assert "废止" not in public["relations"]["status"]["line"]
+        assert client.get("/api/search", params={"relation": "已被废止"}).json()["total"] == 0
+        assert client.get("/api/search", params={"valid_on": "2020-01-01"}).json()["total"] == 1
+        staff = client.get("/api/documents/A/relations", headers={"X-Chayue-Key": "k"}).json()
+        assert [(r["kind"], r["document"]["id"]) for r in staff["cited_by"]] == [("废止", "B")]
+
+
+def test_what_a_forwarding_notice_forwards_is_found_by_its_number_then_its_title():
+    forwards = [{"title": "关于档案安全检查工作的意见", "doc_number": "佳档发〔2020〕3号", "agency": "市档案局"},
+                {"title": "佳木斯市档案工作规范化管理办法"}]
+    rels = R.from_forwards(forwards, "佳木斯市人民政府办公室关于转发市档案局关于档案安全检查工作的意见的通知", None)
+    assert [(r.kind, r.target, r.alias) for r in rels] == [
+        ("转发", "佳档发〔2020〕3号", "关于档案安全检查工作的意见"), ("转发", "佳木斯市档案工作规范化管理办法", None)]
+    by_number = R.Item("n", "市档案局关于开展档案安全检查的意见", doc_number="佳档发[2020]3号")
+    by_title = R.Item("t", "佳木斯市档案工作规范化管理办法")
+    notice = R.Item("x", "佳木斯市人民政府办公室关于转发市档案局关于档案安全检查工作的意见的通知", relations=rels)
+    out, derived = R.link([by_number, by_title, notice])
+    assert [r.target_id for r in out["x"]] == ["n", "t"]
+    assert derived["n"].flags == ["被转发"] and derived["t"].flags == ["被转发"]
+    # Only the title: the 文号 names nothing here, so the title is looked for.
+    elsewhere = R.from_forwards([{"title": "佳木斯市档案工作规范化管理办法", "doc_number": "佳政办发〔2019〕9号"}], "关于印发…", None)
+    out, _ = R.link([by_title, R.Item("y", "关于印发…的通知", relations=elsewhere)])
+    assert [r.target_id for r in out["y"]] == ["t"]

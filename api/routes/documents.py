@@ -21,6 +21,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Path as PathParam, Query
 from fastapi.responses import Response, StreamingResponse
 
+from api.admission import admit_expensive
 from api.deps import get_audience, get_engine, get_settings
 from api.errors import ERROR_RESPONSES, ApiError, not_found
 from api.highlight import all_matches, query_terms
@@ -225,7 +226,8 @@ def _render(f: BinaryIO, media_type: str, n: int) -> bytes:
     return buf.getvalue()
 
 
-@router.get("/{doc_id}/similar", response_model=SimilarOut, responses=ERROR_RESPONSES, summary="Related documents")
+@router.get("/{doc_id}/similar", response_model=SimilarOut, responses=ERROR_RESPONSES, summary="Related documents",
+            dependencies=[Depends(admit_expensive)])
 def similar(
     doc_id: DocId,
     size: Annotated[int, Query(ge=1, le=20)] = 5,

@@ -25,14 +25,17 @@ from fastapi import APIRouter, Depends, Path as PathParam, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from analysis.abbreviations import names_for
 from api.citation import agencies, csl_item, gbt7714
+from api.admission import admit_expensive
 from api.deps import get_audience, get_engine, get_settings
 from api.errors import ERROR_RESPONSES, ApiError, bad_request
 from api.schemas import ErrorOut
 from api.routes.search import IsoDate, MAX_QUERY_CHARS, Str, _date, filters_from
 from engine import Engine, syntax
 from engine.model import Audience
-from engine.query import SearchSpec, Terms
+from engine.query import Node, SearchSpec, Terms
+from engine.validity import grouped
 from settings import Settings
 
 router = APIRouter(prefix="/api/export", tags=["exports"])
@@ -96,10 +99,19 @@ class SearchRequest:
     q: str
     params: dict[str, Any]
     sort: str
+    names: Any = None  # other names of agencies and laws the query also searches (expand)
 
-    def spec(self, size: int, offset: int = 0) -> SearchSpec:
-        return SearchSpec(query=syntax.to_node(syntax.parse(self.q)), filters=filters_from(self.params),
-                          sort=self.sort, offset=offset, size=size, fields=EXPORT_FIELDS)  # type: ignore[arg-type]
+    _read: tuple[Node, dict[str, Node]] | None = None
+
+    def spec(self, engine: Engine, audience: Audience, size: int, offset: int = 0) -> SearchSpec:
+        """The search as /api/search reads it (versions grouped the same way), read once."""
+        if self._read is None:
+            parsed = syntax.parse(self.q, self.names)
+            node, filters = syntax.to_node(parsed), filters_from(self.params)
+            self._read = node, filters if parsed.empty else grouped(engine, node, filters, audience)
+        node, filters = self._read
+        return SearchSpec(query=node, filters=filters, sort=self.sort, offset=offset, size=size,
+                          fields=EXPORT_FIELDS)  # type: ignore[arg-type]
 
 
 def search_request(
@@ -108,15 +120,21 @@ def search_request(
     validity: Str = None, fonds: Str = None,
     year: Annotated[list[Annotated[int, Query(ge=1000, le=2999)]] | None, Query(max_length=50)] = None,
     date_from: IsoDate = None, date_to: IsoDate = None,
+    valid_on: IsoDate = None,
+    relation: Str = None,
+    versions: Literal["group", "all"] = "group",
     access: Annotated[list[Literal["open", "reading_room", "restricted"]] | None, Query(description="staff only")] = None,
     sort: Literal["relevance", "date_desc", "date_asc"] = "relevance",
+    expand: bool = True,
     audience: Audience = Depends(get_audience),
+    settings: Settings = Depends(get_settings),
 ) -> SearchRequest:
-    """The search's parameters, as GET /api/search takes them (without paging)."""
+    """The search's parameters, as GET /api/search takes them (without paging), read the same way."""
     params = {"collection": collection, "agency": agency, "category": category, "doc_type": doc_type,
               "validity": validity, "fonds": fonds, "year": year, "date_from": _date(date_from, "date_from"),
-              "date_to": _date(date_to, "date_to"), "access": access if audience == Audience.staff else None}
-    return SearchRequest(q=q, params=params, sort=sort)
+              "date_to": _date(date_to, "date_to"), "access": access if audience == Audience.staff else None,
+              "valid_on": _date(valid_on, "valid_on"), "relation": relation, "versions": versions}
+    return SearchRequest(q=q, params=params, sort=sort, names=names_for(settings.data) if expand else None)
 
 
 def doc_url(request: Request, doc_id: str) -> str:
@@ -127,7 +145,7 @@ def search_entries(engine: Engine, audience: Audience, search: SearchRequest, re
                    total: int) -> Iterator[Entry]:
     """The hits in result order, a batch at a time (the engine's position paging)."""
     for offset in range(0, total, BATCH):
-        hits = engine.search(search.spec(min(BATCH, total - offset), offset), audience).hits
+        hits = engine.search(search.spec(engine, audience, min(BATCH, total - offset), offset), audience).hits
         for hit in hits:
             yield Entry(hit.fields, doc_url(request, hit.id))
         if len(hits) < BATCH:
@@ -427,7 +445,8 @@ FOLDER_RESPONSES = {**EXPORT_RESPONSES, 400: {"model": ErrorOut, "description": 
 
 
 @router.get("/{fmt}", responses=EXPORT_RESPONSES, response_class=StreamingResponse,
-            summary="Export a search with its filters (CSV, XLSX, DOCX, RIS, BibTeX, CSL-JSON)")
+            summary="Export a search with its filters (CSV, XLSX, DOCX, RIS, BibTeX, CSL-JSON)",
+            dependencies=[Depends(admit_expensive)])
 def export_search(
     fmt: FormatParam,
     request: Request,
@@ -437,7 +456,7 @@ def export_search(
     settings: Settings = Depends(get_settings),
 ) -> StreamingResponse:
     _no_kiosk(settings)
-    total = engine.search(search.spec(0), audience).total
+    total = engine.search(search.spec(engine, audience, 0), audience).total
     cap = MAX_DOCX if fmt == "docx" else MAX_EXPORT
     if total > cap:
         raise ApiError(422, "export_too_large",
@@ -451,7 +470,8 @@ def export_search(
 
 
 @router.post("/{fmt}", responses=FOLDER_RESPONSES, response_class=StreamingResponse,
-             summary="Export a folder's documents with their passages and notes")
+             summary="Export a folder's documents with their passages and notes",
+             dependencies=[Depends(admit_expensive)])
 def export_folder(
     fmt: FormatParam,
     folder: FolderIn,

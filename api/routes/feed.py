@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from api.citation import agencies, gbt7714
+from api.admission import admit_search
 from api.deps import get_audience, get_engine
 from api.errors import ERROR_RESPONSES
 from api.highlight import lead
@@ -56,7 +57,8 @@ def _summary(doc: dict[str, Any]) -> str:
 
 
 @router.get("/search.atom", responses={**ERROR_RESPONSES, 200: {"content": {"application/atom+xml": {}}}},
-            response_class=Response, summary="A search as an Atom feed, newest first")
+            response_class=Response, summary="A search as an Atom feed, newest first",
+            dependencies=[Depends(admit_search)])
 def search_feed(
     request: Request,
     search: SearchRequest = Depends(search_request),
@@ -67,7 +69,7 @@ def search_feed(
     from feedgen.feed import FeedGenerator
 
     search.sort = "date_desc"  # a feed is newest first, whatever the page's order
-    spec: SearchSpec = search.spec(size)
+    spec: SearchSpec = search.spec(engine, audience, size)
     spec.fields = FEED_FIELDS
     result = engine.search(spec, audience)
     search.q = xml_text(search.q)

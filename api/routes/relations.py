@@ -44,6 +44,12 @@ def _find(engine: Engine, audience: Audience, query: Node, size: int, fields: tu
     return engine.search(SearchSpec(query=query, size=size, fields=fields, sort="date_asc"), audience)
 
 
+def _named(r: dict[str, Any]) -> set[str]:
+    """The keys a stored relation names its target by (文号, title as written, id)."""
+    keys = set(target_keys(r["target"])) | {"id:" + r["target"], "id:" + (r.get("target_id") or "")}
+    return keys | (set(target_keys(r["alias"])) if r.get("alias") else set())
+
+
 def _keys_of(f: dict[str, Any]) -> set[str]:
     return set(document_keys(f["id"], f.get("title", ""), f.get("doc_number")))
 
@@ -52,7 +58,7 @@ def outgoing(engine: Engine, doc: dict[str, Any], audience: Audience) -> list[Re
     rels = [json.loads(r) for r in doc.get("relations", [])]
     if not rels:
         return []
-    keys = {k for r in rels for k in target_keys(r["target"])}
+    keys = {k for r in rels for k in _named(r)}
     ids = tuple({r["target"] for r in rels if r.get("source") == MANIFEST} | {r["target_id"] for r in rels if r.get("target_id")})
     query = Bool(should=(Terms("title_key", tuple(k[2:] for k in keys if k.startswith("t:"))),
                          Terms("doc_number_key", tuple(k[3:] for k in keys if k.startswith("no:"))),
@@ -60,12 +66,12 @@ def outgoing(engine: Engine, doc: dict[str, Any], audience: Audience) -> list[Re
     found = [h.fields for h in _find(engine, audience, query, 500).hits if h.id != doc["id"]]
     out = []
     for r in rels:
-        wanted = set(target_keys(r["target"])) | {"id:" + r["target"], "id:" + (r.get("target_id") or "")}
+        wanted = _named(r)
         candidates = [f for f in found if _keys_of(f) & wanted]
         when = date.fromisoformat(r["date"]) if r.get("date") else None
         chosen, _ = pick([_item(f) for f in candidates], when)
         ref = next((_ref(f) for f in candidates if chosen and f["id"] == chosen.id), None)
-        out.append(RelationOut(kind=r["kind"], text=r["target"], document=ref, date=r.get("date"),
+        out.append(RelationOut(kind=r["kind"], text=r.get("alias") or r["target"], document=ref, date=r.get("date"),
                                source=r.get("source", "text"), extracted=r.get("source") != MANIFEST))
     return out
 
@@ -78,8 +84,7 @@ def incoming(engine: Engine, doc: dict[str, Any], audience: Audience) -> tuple[l
     out = []
     for h in res.hits:
         for r in (json.loads(x) for x in h.fields.get("relations", [])):
-            wanted = set(target_keys(r["target"])) | {"id:" + r["target"], "id:" + (r.get("target_id") or "")}
-            if wanted & mine:
+            if _named(r) & mine:
                 out.append(RelationOut(kind=r["kind"], text=h.fields.get("title", ""), document=_ref(h.fields),
                                        date=r.get("date"), source=r.get("source", "text"),
                                        extracted=r.get("source") != MANIFEST))

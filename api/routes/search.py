@@ -13,22 +13,23 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import StringConstraints
 
 from analysis.abbreviations import names_for
+from api.admission import admit_search
 from api.deps import get_audience, get_engine, get_settings
 from api.errors import ERROR_RESPONSES, bad_request
 from api.highlight import lead, query_terms, snippets
 from api.schemas import DidYouMeanOut, ExpandedOut, HitOut, LooserOut, SearchOut, SnippetOut, SuggestOut
 from engine import Engine
-from engine.base import InvalidCursor
+from engine.base import RESULT_WINDOW, InvalidCursor
 from engine.model import Audience, Hit
 from engine.query import Bool, ConstScore, MatchAll, Node, Range, SearchSpec, Terms
 from engine import syntax
-from engine.validity import LATEST_VERSIONS, RELATION_FACET, other_versions, valid_on
+from engine.validity import LATEST_VERSIONS, RELATION_FACET, grouped, other_versions, valid_on
 from settings import Settings
 
 router = APIRouter(prefix="/api", tags=["search"])
 
 MAX_QUERY_CHARS = 200
-MAX_WINDOW = 10_000  # page × size beyond this needs the cursor (as Elasticsearch's max_result_window)
+MAX_WINDOW = RESULT_WINDOW  # page × size beyond this needs the cursor (as Elasticsearch's max_result_window)
 FACETS = ("collection", "agency", "year", "category", "doc_type", "validity", RELATION_FACET)
 HIT_FIELDS = ("id", "title", "doc_number", "agency", "date", "published", "collection", "validity",
               "category", "doc_type", "year", "pages", "archival_code", "page_text",
@@ -150,7 +151,7 @@ def hit_out(hit: Hit, terms: list[str], versions: dict[str, int] | None = None) 
 
 
 @router.get("/search", response_model=SearchOut, responses=ERROR_RESPONSES,
-            summary="Full-text search with filters and facets")
+            summary="Full-text search with filters and facets", dependencies=[Depends(admit_search)])
 def search(
     q: Annotated[str, Query(max_length=MAX_QUERY_CHARS, description="words, \"phrase\", -exclude, A OR B, 标题: 文号: 机关: 年份:")] = "",
     collection: Str = None,
@@ -195,15 +196,19 @@ def search(
     if after is None and page * size > MAX_WINDOW:
         raise bad_request(f"超过 {MAX_WINDOW} 条请使用 cursor 翻页 / beyond {MAX_WINDOW} results use the cursor")
     # With a cursor the position comes from the cursor, not from `page`.
-    spec = SearchSpec(query=syntax.to_node(parsed), filters=filters, facets=FACETS, sort=sort,
+    node = syntax.to_node(parsed)
+    versions_grouped = filters.get("validity") is LATEST_VERSIONS
+    if versions_grouped and not parsed.empty:
+        filters = grouped(engine, node, filters, audience)
+    spec = SearchSpec(query=node, filters=filters, facets=FACETS, sort=sort,
                       offset=0 if after else (page - 1) * size, size=size, search_after=after, fields=HIT_FIELDS)
     try:
         result = engine.search(spec, audience)
     except InvalidCursor as exc:
         raise bad_request("翻页游标无效 / invalid cursor") from exc
     terms = query_terms(parsed)
-    counts = other_versions(engine, (h.fields.get("version_group", "") for h in result.hits), audience) \
-        if filters.get("validity") is LATEST_VERSIONS else {}
+    counts = other_versions(engine, (h.fields.get("version_group", "") for h in result.hits), audience,
+                            {k: v for k, v in filters.items() if k == "access"}) if versions_grouped else {}
     hits = [hit_out(h, terms, counts) for h in result.hits]
     next_cursor = None
     more = bool(after) or spec.offset + len(hits) < result.total

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
+from api.admission import admit_search
 from api.deps import engine_of, get_audience, get_engine, get_settings
 from api.errors import ERROR_RESPONSES
 from api.schemas import ConfigOut, FacetValueOut, HealthOut, StatsOut
@@ -16,7 +17,8 @@ from settings import Settings
 router = APIRouter(prefix="/api", tags=["service"])
 
 
-@router.get("/stats", response_model=StatsOut, responses=ERROR_RESPONSES, summary="Counts per collection, agency, year")
+@router.get("/stats", response_model=StatsOut, responses=ERROR_RESPONSES, summary="Counts per collection, agency, year",
+            dependencies=[Depends(admit_search)])
 def stats(engine: Engine = Depends(get_engine), audience: Audience = Depends(get_audience)) -> StatsOut:
     s = engine.stats(audience)
 

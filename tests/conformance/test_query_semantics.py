@@ -104,12 +104,13 @@ def test_title_matches_rank_above_body_matches(backend):
         assert in_title and set(found[:len(in_title)]) == in_title, term
 
 
-def test_rank_and_membership_are_the_same_for_every_audience(backend):
-    """The access filter narrows, it does not reorder: the public ranking is the staff ranking
-    with the documents the public may not see taken out."""
+def test_membership_is_the_same_for_every_audience(backend):
+    """The public finds what staff find, less what the public may not see. The order may
+    differ: each audience is ranked by the statistics of its own documents only (the public
+    ranking is that of an index without the hidden documents: tests/test_access_tiers.py)."""
     public = {d.id for d in corpus.visible(Audience.public)}
     staff = ids(backend, "法院 OR 环境", Audience.staff)
-    assert ids(backend, "法院 OR 环境", Audience.public) == [i for i in staff if i in public]
+    assert sorted(ids(backend, "法院 OR 环境", Audience.public)) == sorted(i for i in staff if i in public)
 
 
 # -- how it ranks: a small corpus built so the order is known ------------------------------------

@@ -1,0 +1,109 @@
+"""Admission control: a bound on the expensive searches in flight in this process, so a
+flood of costly queries is refused fast (503 with Retry-After) and cheap ones keep answering.
+
+A search is expensive when the engine's estimate of its matches (an upper bound from term
+document frequencies: what facets, ranking and counting walk) passes
+`settings.expensive_matches`, or when it is a kind that always is (similar documents).
+The decision is taken in the event loop, before the route's work is handed to a thread:
+a refused request never waits for or occupies one of the thread pool's threads. Beyond the
+bound a few requests wait their turn for a moment (`settings.expensive_queue` of them, up to
+`settings.expensive_wait` seconds), so two visitors who search a common word at the same
+instant both get their answer; only past that is a request refused."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator
+
+from fastapi import Depends, Request
+
+from api.deps import get_audience, get_engine, get_settings
+from api.errors import ApiError
+from engine import Engine
+from engine import syntax
+from engine.model import Audience
+from settings import Settings
+
+RETRY_AFTER_S = 1
+
+
+class Admission:
+    """The expensive requests in flight, and those waiting for a slot. Entered and left only
+    from the event loop (async dependencies), so plain counters are enough."""
+
+    def __init__(self, limit: int, queue: int = 0, wait_s: float = 0.0):
+        self.limit, self.queue, self.wait_s = limit, queue, wait_s
+        self.in_flight = 0
+        self._waiting: deque[asyncio.Future[None]] = deque()
+
+    async def enter(self) -> None:
+        if self.in_flight < self.limit and not self._waiting:
+            self.in_flight += 1
+            return
+        if len(self._waiting) >= self.queue:
+            raise busy()
+        turn = asyncio.get_running_loop().create_future()
+        self._waiting.append(turn)
+        try:
+            # leave() hands its slot to the first waiter; wait_for returns (rather than
+            # raising) when the slot arrived just as the wait ran out, so no slot is lost.
+            await asyncio.wait_for(turn, self.wait_s)
+        except TimeoutError:
+            raise busy() from None
+        finally:
+            if turn in self._waiting:
+                self._waiting.remove(turn)
+
+    def leave(self) -> None:
+        while self._waiting:
+            turn = self._waiting.popleft()
+            if not turn.done():
+                turn.set_result(None)  # the slot passes on: in_flight stays as it is
+                return
+        self.in_flight -= 1
+
+
+def busy() -> ApiError:
+    return ApiError(503, "busy", "检索繁忙，请稍后再试 / too many expensive searches at once, retry shortly",
+                    headers={"Retry-After": str(RETRY_AFTER_S)})
+
+
+def admission_of(request: Request) -> Admission:
+    app = request.app
+    if getattr(app.state, "admission", None) is None:
+        settings = app.state.settings
+        app.state.admission = Admission(settings.max_expensive, settings.expensive_queue,
+                                        settings.expensive_wait)
+    return app.state.admission
+
+
+async def admit_search(request: Request, engine: Engine = Depends(get_engine),
+                       audience: Audience = Depends(get_audience),
+                       settings: Settings = Depends(get_settings)) -> AsyncIterator[None]:
+    """For a search (/api/search, its feed) and /api/stats (a search for everything): a slot
+    if the query is expensive; nothing to hold otherwise."""
+    q = "" if request.url.path.endswith("/stats") else request.query_params.get("q", "")
+    if len(q) > 200:  # the route refuses it (422) before any work
+        yield
+        return
+    node = syntax.to_node(syntax.parse(q))
+    if engine.estimate(node, audience) <= settings.expensive_matches:
+        yield
+        return
+    admission = admission_of(request)
+    await admission.enter()
+    try:
+        yield
+    finally:
+        admission.leave()
+
+
+async def admit_expensive(request: Request) -> AsyncIterator[None]:
+    """For routes that are always expensive (similar documents, exports of up to 10 000)."""
+    admission = admission_of(request)
+    await admission.enter()
+    try:
+        yield
+    finally:
+        admission.leave()
