@@ -1,0 +1,54 @@
+"""A phrase printed on a scan is found, and marked on the page image itself (not only in
+the text beside it): the demo's sealed JPEG of the Archives Law, read by PP-OCR."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import quote
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+SCAN_ID = "J012-2020-长期-0004"  # sample/archive/J012-2020-长期-0004.jpg, with a red seal
+PHRASE = "国家治理体系"
+
+
+def test_a_phrase_on_a_scan_is_marked_on_the_page_image(page, artifacts):
+    page.goto(f"/doc.html?id={quote(SCAN_ID)}&q={quote(PHRASE)}")
+    figure = page.locator("#page-1 figure.page-image")
+    expect(figure.locator("img")).to_be_visible()
+    marks = figure.locator("svg.image-marks rect.image-mark")
+    # The words the query is cut into (国家, 治理, 体系) are marked wherever they are on the
+    # scan, as in the text beside it: at least one mark for each mark in the text.
+    text_marks = page.locator("#page-1 .page-text mark")
+    expect(text_marks.first).to_be_visible()
+    assert marks.count() >= text_marks.count() >= 3
+
+    # The phrase itself is marked where it is printed: in the second line of 第一条, about a
+    # fifth down the page, its three words side by side, six characters wide together.
+    # The page's CSP forbids eval, so no wait_for_function: poll the image element.
+    deadline = time.monotonic() + 30
+    while not figure.locator("img").evaluate("i => i.complete && i.naturalWidth > 0"):
+        assert time.monotonic() < deadline, "the page image did not load"
+        time.sleep(0.1)
+    img = figure.locator("img").bounding_box()
+    assert img
+    boxes = [marks.nth(i).bounding_box() for i in range(marks.count())]
+    band = [b for b in boxes if 0.15 < (b["y"] - img["y"]) / img["height"] < 0.25]
+    assert band, [(b["y"] - img["y"]) / img["height"] for b in boxes]
+    first = min(band, key=lambda b: (round(b["y"]), b["x"]))
+    row = sorted((b for b in band if abs(b["y"] - first["y"]) < 0.3 * first["height"]),
+                 key=lambda b: b["x"])
+    run = [row[0]]  # marks side by side from the first one: the phrase
+    for b in row[1:]:
+        if b["x"] - (run[-1]["x"] + run[-1]["width"]) > 0.3 * first["height"]:
+            break
+        run.append(b)
+    width = run[-1]["x"] + run[-1]["width"] - run[0]["x"]
+    assert 0.1 < (run[0]["x"] - img["x"]) / img["width"] < 0.9
+    # 国家治理体系, six characters, in a box as high as the line's: PP-OCR's line boxes
+    # reach ~1.6 glyph heights (its detector's unclip ratio), so six glyphs are ~3.8 of it.
+    assert 3 < width / first["height"] < 5, width / first["height"]
+    figure.screenshot(path=artifacts / "ocr-mark-on-scan.png")
