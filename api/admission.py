@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import Depends, Request
 
@@ -55,6 +56,14 @@ class Admission:
             if turn in self._waiting:
                 self._waiting.remove(turn)
 
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        await self.enter()
+        try:
+            yield
+        finally:
+            self.leave()
+
     def leave(self) -> None:
         while self._waiting:
             turn = self._waiting.popleft()
@@ -91,19 +100,11 @@ async def admit_search(request: Request, engine: Engine = Depends(get_engine),
     if engine.estimate(node, audience) <= settings.expensive_matches:
         yield
         return
-    admission = admission_of(request)
-    await admission.enter()
-    try:
+    async with admission_of(request).slot():
         yield
-    finally:
-        admission.leave()
 
 
 async def admit_expensive(request: Request) -> AsyncIterator[None]:
     """For routes that are always expensive (similar documents, exports of up to 10 000)."""
-    admission = admission_of(request)
-    await admission.enter()
-    try:
+    async with admission_of(request).slot():
         yield
-    finally:
-        admission.leave()
