@@ -28,6 +28,16 @@ from engine.record import to_record
 COMMIT_EVERY = 5_000  # documents per commit in the bulk builds (the pipeline commits per batch)
 FTS_TOKENCHARS = ".%-_+#&"  # characters jieba keeps inside a token (its re_han class)
 FTS_COLUMNS = ("title_words", "body_words", "title_grams", "body_grams")
+# The FTS5 baseline's tables, for `build_fts5` and for bench/relevance.py's small copy.
+FTS5_SCHEMA = f"""
+        CREATE TABLE docs(rowid INTEGER PRIMARY KEY, id TEXT UNIQUE, collection TEXT, title TEXT,
+            doc_number TEXT, doc_number_key TEXT, date TEXT, year INTEGER, category TEXT,
+            doc_type TEXT, validity TEXT, access TEXT, pages INTEGER, archival_code TEXT,
+            published TEXT, agency_json TEXT, page_text_json TEXT);
+        CREATE TABLE doc_agency(rowid INTEGER, agency TEXT);
+        CREATE VIRTUAL TABLE fts USING fts5({", ".join(FTS_COLUMNS)}, content='',
+            tokenize="unicode61 remove_diacritics 0 tokenchars '{FTS_TOKENCHARS}'");
+"""
 
 
 def peak_rss_mb() -> float:
@@ -122,16 +132,7 @@ def build_fts5(db: Path, size: int, seed: int, corpus_dir: Path) -> dict[str, An
     cached = corpus.CachedAnalysis(pool)
     db.unlink(missing_ok=True)
     con = fts5_connect(db)
-    con.executescript(f"""
-        PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;
-        CREATE TABLE docs(rowid INTEGER PRIMARY KEY, id TEXT UNIQUE, collection TEXT, title TEXT,
-            doc_number TEXT, doc_number_key TEXT, date TEXT, year INTEGER, category TEXT,
-            doc_type TEXT, validity TEXT, access TEXT, pages INTEGER, archival_code TEXT,
-            published TEXT, agency_json TEXT, page_text_json TEXT);
-        CREATE TABLE doc_agency(rowid INTEGER, agency TEXT);
-        CREATE VIRTUAL TABLE fts USING fts5({", ".join(FTS_COLUMNS)}, content='',
-            tokenize="unicode61 remove_diacritics 0 tokenchars '{FTS_TOKENCHARS}'");
-    """)
+    con.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + FTS5_SCHEMA)
     tokens: set[str] = set()
     text = 0
     check = 0.0  # seconds of the vocabulary check, not part of the build

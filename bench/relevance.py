@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench.build import FTS_COLUMNS, FTS_TOKENCHARS, fts5_connect
+from bench.build import FTS5_SCHEMA, FTS_COLUMNS, fts5_connect
 from bench.corpus import OUT
 
 
@@ -23,15 +23,7 @@ def _fts5(db: Path, records: list[dict[str, Any]]) -> None:
     """The FTS5 baseline's tables (as bench/build.py makes them) over these records."""
     db.unlink(missing_ok=True)
     con = fts5_connect(db)
-    con.executescript(f"""
-        CREATE TABLE docs(rowid INTEGER PRIMARY KEY, id TEXT UNIQUE, collection TEXT, title TEXT,
-            doc_number TEXT, doc_number_key TEXT, date TEXT, year INTEGER, category TEXT,
-            doc_type TEXT, validity TEXT, access TEXT, pages INTEGER, archival_code TEXT,
-            published TEXT, agency_json TEXT, page_text_json TEXT);
-        CREATE TABLE doc_agency(rowid INTEGER, agency TEXT);
-        CREATE VIRTUAL TABLE fts USING fts5({", ".join(FTS_COLUMNS)}, content='',
-            tokenize="unicode61 remove_diacritics 0 tokenchars '{FTS_TOKENCHARS}'");
-    """)
+    con.executescript(FTS5_SCHEMA)
     for n, r in enumerate(records, 1):
         con.execute("INSERT INTO docs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", (
             n, r["id"], r["collection"], r["title"], r.get("doc_number"), r.get("doc_number_key"),
