@@ -175,6 +175,7 @@ class EmbeddedBackend:
             (self.path / GENERATION_FILE).write_text(uuid.uuid4().hex, encoding="ascii")
         self._writers: dict[Audience, tantivy.IndexWriter] = {}
         self._writable = writable
+        self._dirty = False  # written to since the last commit
         self._snapshots: dict[Audience, _Snapshot] = {}
         self._bonus_queries: tuple[tuple[Node, ...], list[tantivy.Query]] | None = None
         self._bonus_plan: tuple[tuple[Node, ...], _BonusPlan | None] | None = None
@@ -203,6 +204,7 @@ class EmbeddedBackend:
         return self._writers[tier]
 
     def upsert(self, records: Iterable[dict[str, Any]]) -> int:
+        self._dirty = True
         n = 0
         for rec in records:
             doc, seen_by = self._document(rec), audiences_seeing(rec.get("access", "open"))
@@ -216,6 +218,7 @@ class EmbeddedBackend:
         return n
 
     def delete(self, ids: Iterable[str]) -> None:
+        self._dirty = True
         for doc_id in ids:
             for tier in Audience:
                 self._writer(tier).delete_documents_by_term("id", doc_id)
@@ -228,6 +231,7 @@ class EmbeddedBackend:
         # pending in the ledger, and the next run writes them to every tier again.
         for writer in self._writers.values():
             writer.commit()
+        self._dirty = False
         self._snapshots.clear()  # the next read reloads
 
     def _document(self, rec: dict[str, Any]) -> tantivy.Document:
@@ -584,9 +588,14 @@ class EmbeddedBackend:
 
     def close(self) -> None:
         for writer in self._writers.values():
-            writer.rollback()  # what was not committed is dropped
-            writer.wait_merging_threads()  # merges of committed segments finish
+            if self._dirty:
+                writer.rollback()  # what was not committed is dropped
+            # Merges of committed segments finish. A rollback would also end the merges under
+            # way and drop what they made: a bulk build closed right after its last commit
+            # kept 12 segments of ~770 documents in a 10k tier, where merged it has a few.
+            writer.wait_merging_threads()
         self._writers.clear()
+        self._dirty = False
 
 
 def open_embedded(data_dir: Path, *, writable: bool = False) -> EmbeddedBackend:
