@@ -193,6 +193,17 @@ class Engine:
         doc_freq, total = doc_freqs(audience)
         return match_bound(query, doc_freq, total)
 
+    def doc_freq_bound(self, field: str, audience: Audience) -> Callable[[Any], float] | None:
+        """An upper bound of the documents in the audience's tier that hold each value of
+        `field` (documents deleted but not yet merged away count too), from the term
+        dictionary alone: lets a caller skip a search that can find nothing. None where the
+        backend has no cheap frequencies (Elasticsearch): the caller searches."""
+        doc_freqs = getattr(self.backend, "doc_freqs", None)
+        if doc_freqs is None:
+            return None
+        doc_freq, _ = doc_freqs(audience)
+        return lambda value: doc_freq(field, value)
+
     def info(self) -> dict[str, Any]:
         return self.backend.info()
 

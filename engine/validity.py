@@ -37,6 +37,11 @@ def other_versions(engine: Engine, groups: Iterable[str], audience: Audience,
     """How many documents the caller may see share each version group, minus the hit itself
     (`narrowed`: filters that narrow who is counted further, such as staff's `access`)."""
     wanted = tuple(dict.fromkeys(g for g in groups if g))
+    # A group that holds one document in the whole tier has no other version to count: most
+    # hits, in a collection where few documents have versions (no search for them at all).
+    bound = engine.doc_freq_bound("version_group", audience)
+    if bound is not None:
+        wanted = tuple(g for g in wanted if bound(g) > 1)
     if not wanted:
         return {}
     spec = SearchSpec(query=Terms("version_group", wanted), filters=dict(narrowed or {}), size=0,
@@ -49,10 +54,16 @@ def grouped(engine: Engine, query: Node, filters: dict[str, Node], audience: Aud
     """`filters` for a grouped search of `query`: LATEST_VERSIONS, or, when former versions
     match in groups where no current version does (a sentence that a revision removed), those
     former versions as well. Two size-0 searches restricted to the few former versions and
-    their groups; nothing when the filters do not group."""
+    their groups; none when the filters do not group, and no filter at all when the tier
+    holds no former version."""
     if filters.get("validity") is not LATEST_VERSIONS:
         return filters
     rest = {k: v for k, v in filters.items() if k != "validity"}
+    bound = engine.doc_freq_bound("version_state", audience)
+    if bound is not None and bound("former") == 0:
+        # No former version in the caller's tier: grouping leaves nothing out, and without
+        # the filter the validity facet shares the one aggregation of the others.
+        return rest
     spec = SearchSpec(query=query, filters={**rest, "validity": FORMER}, size=0,
                       facets=("version_group",), facet_size=MAX_FORMER_GROUPS)
     groups = tuple(v.value for v in engine.search(spec, audience).facets.get("version_group", []) if v.value)
