@@ -4,6 +4,7 @@ for files that cannot be read."""
 from __future__ import annotations
 
 import pytest
+from PIL import Image
 
 from indexer.extract import ExtractionError, extractor_for
 from indexer.extract.pdf import PdfExtractor, text_quality
@@ -109,3 +110,50 @@ def test_image_only_pdf_is_ocrd_page_by_page_and_a_rerun_hits_the_cache(tmp_path
     again = PdfExtractor().extract(path, ocr).pages
     assert ocr.misses == misses  # nothing OCR'd twice
     assert [p.text for p in again] == [p.text for p in first]
+
+
+def _scan_pdf(path, dpi: int, inches=(8.27, 11.69)):
+    page = Image.new("RGB", (round(inches[0] * dpi), round(inches[1] * dpi)), "white")
+    page.save(path, "PDF", resolution=dpi)
+    return path
+
+
+@pytest.mark.parametrize(("scanned", "drawn"), [(96, 150), (200, 200), (300, 300), (600, 300)])
+def test_a_scan_is_drawn_for_ocr_at_its_own_resolution_not_upsampled(tmp_path, scanned, drawn):
+    import pypdfium2 as pdfium
+
+    from indexer.extract.pdf import render, scan_dpi
+
+    doc = pdfium.PdfDocument(_scan_pdf(tmp_path / f"scan{scanned}.pdf", scanned))
+    assert scan_dpi(doc, 0) == drawn
+    # An A4 scan at 96 ppi holds 794 × 1123 pixels: drawn at 150 dpi, not at 300 (2480 × 3508).
+    assert abs(render(doc, 0, scan_dpi(doc, 0)).width - 8.27 * drawn) <= 2
+
+
+def test_a_page_of_vector_text_with_a_small_picture_is_drawn_at_full_resolution(tmp_path):
+    import pypdfium2 as pdfium
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen import canvas
+
+    from indexer.extract.pdf import RENDER_DPI, scan_dpi
+
+    path = tmp_path / "letterhead.pdf"
+    c = canvas.Canvas(str(path), pagesize=(595, 842))
+    c.drawString(72, 700, "vector text")
+    c.drawImage(ImageReader(Image.new("RGB", (60, 60), "red")), 72, 760, 40, 40)  # a 108 ppi logo
+    c.showPage()
+    c.save()
+    doc = pdfium.PdfDocument(path)
+    assert scan_dpi(doc, 0) == RENDER_DPI
+
+
+def test_the_real_book_scan_is_drawn_at_its_scan_resolution():
+    import pypdfium2 as pdfium
+
+    from indexer.extract.pdf import render, scan_dpi
+
+    doc = pdfium.PdfDocument(inputs.shared("real/scans/mineru_small_ocr.pdf"))
+    image = render(doc, 0, scan_dpi(doc, 0))
+    # 62 strips of 1634-pixel bilevel lines at 96 ppi on a 1225 × 1800 pt page: 150 dpi,
+    # 2553 pixels wide, where 300 dpi drew 5107.
+    assert image.width < 2600
