@@ -5,6 +5,7 @@ the FTS5 baseline. Loops are bounded by a count and a time budget; HTTP is loopb
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 import statistics
@@ -250,45 +251,75 @@ def http_load(url: str, shapes_: list[Shape], clients: int, max_requests: int, b
 
 
 # -- overload ------------------------------------------------------------------------------
-async def _flood(url: str, costly: Shape, cheap: Shape, clients: int, budget_s: float,
-                 sample: Callable[[], float]) -> dict[str, Any]:
-    """`clients` connections sending `costly` back to back (no backing off: a 503 is answered
-    by the next request at once) while one more sends `cheap` and its latencies are kept;
-    the server's RSS is sampled every 0.1 s throughout."""
-    import httpx
+# The attackers, in a process of their own as they would be on machines of their own: their
+# event loop (50 connections, a response parsed each time one comes back) must not delay the
+# victim's reading of its answers, or the bench times itself rather than the server.
+ATTACKERS = """
+import asyncio, json, sys, time
+import httpx
 
-    statuses: dict[int, int] = {}
-    cheap_ms: list[float] = []
-    rss: list[float] = []
-    stop = time.perf_counter() + budget_s
+url, clients, budget = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+params = json.loads(sys.argv[4])
+statuses = {}
 
-    async def attacker(c: httpx.AsyncClient) -> None:
-        while time.perf_counter() < stop:
-            try:
-                r = await c.get(url + "/api/search", params=costly.query_string())
-                statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
-            except httpx.HTTPError:
-                statuses[0] = statuses.get(0, 0) + 1
+async def attacker(c):
+    stop = time.perf_counter() + budget
+    while time.perf_counter() < stop:
+        try:
+            r = await c.get(url + "/api/search", params=params)
+            statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+        except httpx.HTTPError:
+            statuses[0] = statuses.get(0, 0) + 1
 
-    async def victim(c: httpx.AsyncClient) -> None:
-        await asyncio.sleep(0.5 if clients else 0)  # the flood is under way
-        while time.perf_counter() < stop:
-            t = time.perf_counter()
-            r = await c.get(url + "/api/search", params=cheap.query_string())
-            cheap_ms.append((time.perf_counter() - t) * 1000 if r.status_code == 200 else float("inf"))
-            await asyncio.sleep(0.02)
-
-    async def watch() -> None:
-        while time.perf_counter() < stop:
-            rss.append(sample())
-            await asyncio.sleep(0.1)
-
+async def main():
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(limits=limits, timeout=60) as flood, httpx.AsyncClient(timeout=60) as one:
-        await asyncio.gather(*(attacker(flood) for _ in range(clients)), victim(one), watch())
-    return {"cheap_ms": cheap_ms, "statuses": statuses, "rss_max_mb": max(rss, default=float("nan"))}
+    async with httpx.AsyncClient(limits=limits, timeout=60) as c:
+        await asyncio.gather(*(attacker(c) for _ in range(clients)))
+
+asyncio.run(main())
+print(json.dumps(statuses))
+"""
 
 
 def flood(url: str, costly: Shape, cheap: Shape, clients: int, budget_s: float,
           sample: Callable[[], float]) -> dict[str, Any]:
-    return asyncio.run(_flood(url, costly, cheap, clients, budget_s, sample))
+    """`clients` connections sending `costly` back to back from another process (no backing
+    off: a 503 is answered by the next request at once) while this one sends `cheap` every
+    20 ms on a connection of its own and keeps its latencies; the server's RSS is sampled
+    every 0.1 s throughout."""
+    import threading
+
+    import httpx
+
+    attackers = None
+    if clients:
+        attackers = subprocess.Popen(
+            [sys.executable, "-c", ATTACKERS, url, str(clients), str(budget_s),
+             json.dumps(costly.query_string(), ensure_ascii=False)],
+            stdout=subprocess.PIPE, text=True)
+        time.sleep(0.5)  # the flood is under way
+    rss: list[float] = []
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            rss.append(sample())
+            done.wait(0.1)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    cheap_ms: list[float] = []
+    stop = time.perf_counter() + budget_s - (0.5 if clients else 0)
+    with httpx.Client(timeout=60) as one:
+        while time.perf_counter() < stop:
+            t = time.perf_counter()
+            r = one.get(url + "/api/search", params=cheap.query_string())
+            cheap_ms.append((time.perf_counter() - t) * 1000 if r.status_code == 200 else float("inf"))
+            time.sleep(0.02)
+    done.set()
+    watcher.join()
+    statuses: dict[int, int] = {}
+    if attackers is not None:
+        out, _ = attackers.communicate(timeout=budget_s + 120)
+        statuses = {int(k): v for k, v in json.loads(out).items()}
+    return {"cheap_ms": cheap_ms, "statuses": statuses, "rss_max_mb": max(rss, default=float("nan"))}
