@@ -3,9 +3,11 @@ engines on the same page files, and born-digital PDF throughput through pdf.py.
 
     .venv/bin/python bench/bench_ocr.py [--pages 4] [--runs 1] [--pdf-pages 100]
 
-Pages are rendered from real laws at 300 dpi with a red seal, skew and speckle, as a
-scanner would deliver them, and saved as PNG. Every side starts from those files, two at a
-time: the raw `tesseract page.png - -l chi_sim+eng --psm 6` command (OMP_THREAD_LIMIT=1),
+Two sets of pages, each saved as image files: renders of real laws at 300 dpi with a red
+seal, skew and speckle, as a scanner would deliver them; and the real scanned pages of the
+evaluation set (../shared/corpus/real, scored against tests/ocr_eval/truth), drawn as the
+indexer draws them. Every side starts from those files, two at a time: the raw
+`tesseract page.png - -l chi_sim --psm 3` command (OMP_THREAD_LIMIT=1),
 raw RapidOCR (its defaults but one onnxruntime thread, in two processes), and our Ocr with
 two workers and a cold cache for each engine (`rapid`, the default, and `tesseract`), which
 open the same files (starting the engine processes and loading their models is inside the
@@ -35,12 +37,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from indexer.extract.pdf import PdfExtractor  # noqa: E402
 from indexer.ocr import Ocr  # noqa: E402
-from indexer.ocr.tesseract import DOCUMENT_PSM  # noqa: E402
 from tests import inputs  # noqa: E402
 from tests.ocr_eval import pages as P  # noqa: E402
 
+REAL = inputs.SHARED / "real"
+TRUTH = Path(__file__).resolve().parents[1] / "tests" / "ocr_eval" / "truth"
+
 LANGS = "chi_sim+eng"
 WORKERS = 2
+# The raw command the issue measured against, as anyone would type it.
+RAW_TESSERACT = ["-l", "chi_sim", "--psm", "3"]
 # Raw RapidOCR as its README runs it (models from the wheel), one onnxruntime thread, the
 # texts of its lines joined: what the engine gives without our service around it.
 RAW_RAPID = """
@@ -82,9 +88,8 @@ def _cli(paths: list[Path]) -> list[str]:
     env = dict(os.environ, OMP_THREAD_LIMIT="1")
 
     def one(path: Path) -> str:
-        return subprocess.run(
-            ["tesseract", str(path), "-", "-l", LANGS, "--psm", str(DOCUMENT_PSM)],
-            check=True, capture_output=True, env=env).stdout.decode("utf-8")
+        return subprocess.run(["tesseract", str(path), "-", *RAW_TESSERACT],
+                              check=True, capture_output=True, env=env).stdout.decode("utf-8")
 
     with ThreadPoolExecutor(WORKERS) as pool:
         return list(pool.map(one, paths))
@@ -132,77 +137,114 @@ def _load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+def _synthetic(tmp: Path, n: int) -> tuple[list[Path], list[str]]:
+    texts = [inputs.law_excerpt(60 + i, 300) for i in range(n)]
+    paths = []
+    for i, text in enumerate(texts):
+        page = inputs.render_page(text, seal=True, skew=(1.5, -2.3)[i % 2], noise=0.001, seed=i)
+        paths.append(tmp / f"page{i}.png")
+        page.save(paths[-1], dpi=(inputs.DPI, inputs.DPI))
+    return paths, texts
+
+
+def _real(tmp: Path) -> tuple[list[Path], list[str]]:
+    """The real scanned pages of the evaluation set (tests/ocr_eval/truth), drawn as the
+    indexer draws them for OCR (pdf.scan_dpi); none when ../shared is not beside the clone."""
+    import pypdfium2 as pdfium
+
+    from indexer.extract.pdf import render, scan_dpi
+
+    paths, truths = [], []
+    for name in ("scans/mineru_small_ocr.pdf", "pdf/pdfplumber_pr-136-example.pdf"):
+        path = REAL / name
+        if not path.exists():
+            return [], []
+        doc = pdfium.PdfDocument(path)
+        for truth in sorted(TRUTH.glob(f"{path.stem}-*.txt"), key=lambda t: int(t.stem.rsplit("-", 1)[1])):
+            number = int(truth.stem.rsplit("-", 1)[1])
+            paths.append(tmp / f"{truth.stem}.png")
+            render(doc, number - 1, scan_dpi(doc, number - 1)).save(paths[-1])
+            truths.append(truth.read_text("utf-8").split("\n\n", 1)[1])  # after the note
+        doc.close()
+    return paths, truths
+
+
+def run_set(title: str, tmp: Path, paths: list[Path], texts: list[str], runs: int) -> None:
+    """Every side on the same files, two at a time; one table."""
+    n = len(paths)
+    sides: dict[str, Callable[[int], list[str]]] = {
+        "cli": lambda r: _cli(paths),
+        "raw-rapid": lambda r: _raw_rapid(paths),
+        "rapid": lambda r: _ours(paths, tmp / f"cache-rapid{r}", "rapid"),
+        "tesseract": lambda r: _ours(paths, tmp / f"cache-tess{r}", "tesseract"),
+    }
+    load_before = _load()
+    results: dict[str, list[tuple[float, float]]] = {name: [] for name in sides}
+    quality: dict[str, tuple[float, float]] = {}
+    for r in range(runs):
+        for name, fn in sides.items():  # alternating, so a burst of load hits every side
+            wall, cpu, out = _measure(lambda fn=fn, r=r: fn(r))
+            results[name].append((wall, cpu))
+            edits = sum(P.errors(t, o)[0] for t, o in zip(texts, out))
+            chars = sum(P.errors(t, o)[1] for t, o in zip(texts, out))
+            quality[name] = (edits / chars, P.han_f1("".join(texts), "".join(out)))
+            print(f"{title} run {r + 1} {name:9s}: {n / wall * 60:6.1f} pages/min, "
+                  f"{cpu / n:.2f} CPU s/page, load {_load()}", file=sys.stderr, flush=True)
+    load_after = _load()
+
+    def median(name: str, i: int) -> float:
+        return statistics.median(run[i] for run in results[name])
+
+    def ppm(name: str) -> float:
+        return n / median(name, 0) * 60
+
+    print(f"\n### OCR, {title}: {n} pages, {WORKERS} at a time, {os.cpu_count()} CPUs, median of {runs} run(s)\n")
+    print(f"load average (1, 5, 15 min): before {load_before}, after {load_after}\n")
+    print("| run | pages/minute | CPU s/page | CER | Han F1 | engine peak RSS | note |")
+    print("|---|---:|---:|---:|---:|---:|---|")
+    rows = [
+        ("cli", f"{title}: `tesseract page.png - {' '.join(RAW_TESSERACT)}` ×{WORKERS} processes", "",
+         "the raw command, no cleaning"),
+        ("raw-rapid", f"{title}: raw RapidOCR ×{WORKERS} processes", "", "its defaults, 1 thread"),
+        ("rapid", f"{title}: chayue Ocr `rapid` (default), {WORKERS} workers, cold cache",
+         f"{PEAK_RSS.get('rapid', 0):.0f} MB", "red removed; reading order"),
+        ("tesseract", f"{title}: chayue Ocr `tesseract`, {WORKERS} workers, cold cache",
+         f"{PEAK_RSS.get('tesseract', 0):.0f} MB", f"{LANGS}; red removed, deskewed, despeckled, bilevel"),
+    ]
+    for name, label, rss, note in rows:
+        cer, f1 = quality[name]
+        print(f"| {label} | {ppm(name):.1f} | {median(name, 1) / n:.2f} | {cer:.1%} | "
+              f"{f1:.3f} | {rss} | {note} |")
+    print(f"\nratio chayue `rapid` / raw tesseract: {ppm('rapid') / ppm('cli'):.2f} pages/minute; "
+          f"/ raw RapidOCR: {ppm('rapid') / ppm('raw-rapid'):.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--pages", type=int, default=4)
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--pdf-pages", type=int, default=100)
     args = ap.parse_args()
-    n = args.pages
 
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        texts = [inputs.law_excerpt(60 + i, 300) for i in range(n)]
-        paths = []
-        for i, text in enumerate(texts):
-            page = inputs.render_page(text, seal=True, skew=(1.5, -2.3)[i % 2], noise=0.001,
-                                      seed=i)
-            paths.append(tmp / f"page{i}.png")
-            page.save(paths[-1], dpi=(inputs.DPI, inputs.DPI))
+        (tmp / "synthetic").mkdir()
+        (tmp / "real").mkdir()
+        paths, texts = _synthetic(tmp / "synthetic", args.pages)
+        run_set("sealed, skewed, speckled renders at 300 dpi", tmp / "synthetic", paths, texts, args.runs)
+        real_paths, truths = _real(tmp / "real")
+        if real_paths:
+            run_set("real scanned pages", tmp / "real", real_paths, truths, args.runs)
+        else:
+            print(f"\n(real scanned pages skipped: {REAL} is not beside this checkout)")
 
-        sides: dict[str, Callable[[int], list[str]]] = {
-            "cli": lambda r: _cli(paths),
-            "raw-rapid": lambda r: _raw_rapid(paths),
-            "rapid": lambda r: _ours(paths, tmp / f"cache-rapid{r}", "rapid"),
-            "tesseract": lambda r: _ours(paths, tmp / f"cache-tess{r}", "tesseract"),
-        }
-        load_before = _load()
-        runs: dict[str, list[tuple[float, float]]] = {name: [] for name in sides}
-        quality: dict[str, tuple[float, float]] = {}
-        for r in range(args.runs):
-            for name, fn in sides.items():  # alternating, so a burst of load hits every side
-                wall, cpu, out = _measure(lambda fn=fn, r=r: fn(r))
-                runs[name].append((wall, cpu))
-                edits = sum(P.errors(t, o)[0] for t, o in zip(texts, out))
-                chars = sum(P.errors(t, o)[1] for t, o in zip(texts, out))
-                quality[name] = (edits / chars, P.han_f1("".join(texts), "".join(out)))
-                print(f"run {r + 1} {name:9s}: {n / wall * 60:6.1f} pages/min, "
-                      f"{cpu / n:.2f} CPU s/page, load {_load()}", file=sys.stderr, flush=True)
-
-        with Ocr(tmp / "cache-rapid0", LANGS, workers=WORKERS) as ocr:  # filled by run 1
+        with Ocr(tmp / "synthetic" / "cache-rapid0", LANGS, workers=WORKERS) as ocr:  # filled by run 1
             # Its engines, loaded before the timing, read nothing: every page is a cache hit.
             wall, cpu, _ = _measure(lambda: [p.text for p in ocr.ocr_images(_opened(paths))],
                                     children_reaped=False)
-            warm = (wall, cpu, ocr.hits)
-        load_after = _load()
-
-        def median(name: str, i: int) -> float:
-            return statistics.median(run[i] for run in runs[name])
-
-        def ppm(name: str) -> float:
-            return n / median(name, 0) * 60
-
-        print(f"\n### OCR: {n} sealed, skewed, speckled pages at 300 dpi, {WORKERS} at a time, "
-              f"{os.cpu_count()} CPUs, median of {args.runs} run(s)\n")
-        print(f"load average (1, 5, 15 min): before {load_before}, after {load_after}\n")
-        print("| run | pages/minute | CPU s/page | CER | Han F1 | engine peak RSS | note |")
-        print("|---|---:|---:|---:|---:|---:|---|")
-        rows = [
-            ("cli", f"`tesseract page.png -` ×{WORKERS} processes", "", f"{LANGS}, psm {DOCUMENT_PSM}, no cleaning"),
-            ("raw-rapid", f"raw RapidOCR ×{WORKERS} processes", "", "its defaults, 1 thread"),
-            ("rapid", f"chayue Ocr `rapid` (default), {WORKERS} workers, cold cache",
-             f"{PEAK_RSS.get('rapid', 0):.0f} MB", "red removed; reading order"),
-            ("tesseract", f"chayue Ocr `tesseract`, {WORKERS} workers, cold cache",
-             f"{PEAK_RSS.get('tesseract', 0):.0f} MB", "red removed, deskewed, despeckled, bilevel"),
-        ]
-        for name, label, rss, note in rows:
-            cer, f1 = quality[name]
-            print(f"| {label} | {ppm(name):.1f} | {median(name, 1) / n:.2f} | {cer:.1%} | "
-                  f"{f1:.3f} | {rss} | {note} |")
-        print(f"| chayue Ocr, warm cache | {n / warm[0] * 60:.0f} | {warm[1] / n:.3f} | | | | "
-              f"{warm[2]} cache hits |")
-        print(f"\nratio chayue `rapid` / raw tesseract: {ppm('rapid') / ppm('cli'):.2f} pages/minute; "
-              f"/ raw RapidOCR: {ppm('rapid') / ppm('raw-rapid'):.2f}")
+        print(f"\n### OCR cache\n\n| run | pages/minute | CPU s/page | note |\n|---|---:|---:|---|\n"
+              f"| chayue Ocr, warm cache | {len(paths) / wall * 60:.0f} | {cpu / len(paths):.3f} | "
+              f"{ocr.hits} cache hits |")
 
         pdf_texts = [inputs.law_excerpt(i % 300, 600) for i in range(args.pdf_pages)]
         pdf = inputs.text_pdf(tmp / "born_digital.pdf", pdf_texts)
