@@ -53,7 +53,7 @@ def main(threads):
         # Measured on the bench's sealed renders and the real scans of the evaluation set
         # (CPU s/page, one thread; bench/RESULTS.md): detection on the page at most 1280 px
         # on its longer side, not the 2000 px the lines are cut from, is 3.3 → 1.0 on the
-        # renders at the same accuracy (960 px lost characters on the real pages); lines
+        # renders at the same accuracy (960 px lost characters on the renders); lines
         # recognised one at a time, not six padded to the widest, 2.0 → 1.4; onnxruntime's
         # memory arena, which RapidOCR turns off, a further fifth of both.
         "Det.limit_type": "max",
