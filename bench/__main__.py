@@ -360,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--flood-seconds", type=float, default=10.0, help="seconds of the 50-client flood")
     ap.add_argument("--flood-only", action="store_true",
                     help="only the 50-client flood row (with --sizes; reuses an index with --reuse)")
-    ap.add_argument("--ocr-pages", type=int, default=6, help="0 skips OCR")
+    ap.add_argument("--ocr-pages", type=int, default=12, help="0 skips OCR")
     ap.add_argument("--pdf-pages", type=int, default=100)
     ap.add_argument("--segment-chars", type=int, default=400_000)
     ap.add_argument("--results", type=Path, default=None, help="'-' for none (default bench/RESULTS.md, "

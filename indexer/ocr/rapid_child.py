@@ -10,14 +10,26 @@ Requests on stdin: width, height, channels (1 or 3) as little-endian int32, then
 lines [[x0, y0, x1, y1, x2, y2, x3, y3], text, score, turned], where `turned` says the line
 classifier turned the line 180° before reading it."""
 
+import copy
 import json
+import math
 import os
 import struct
 import sys
 import threading
 import time
 
-DET_SIDE = 1280  # the longer side of the image lines are detected on, px
+# Lines are detected on the page drawn at most DET_SIDES[0] px on its longer side, and again
+# at the next size when the page's lines (the median) are lower than DET_MIN_LINE px at the
+# size tried. A page of body text at 12 pt is done at the first size, in a third of the time;
+# 10.5 pt at 200 dpi, and the real scans' dense pages, need 1280 (960 lost characters there).
+DET_SIDES = (736, 1280)
+DET_MIN_LINE = 16
+# A line is read squeezed to this fraction of its width, and a short line padded to no more
+# than REC_MIN_WIDTH (RapidOCR pads every line to 320 px). The recogniser's time goes with
+# the width, and a Han character at 0.6 of its width is still read (bench/RESULTS.md).
+REC_SQUEEZE = 0.6
+REC_MIN_WIDTH = 160
 
 
 def watch_parent(parent):
@@ -36,9 +48,11 @@ def main(threads):
         replies.write(struct.pack("<BI", status, len(payload)) + payload)
         replies.flush()
 
+    import cv2
     import numpy as np
     import rapidocr
     from rapidocr import RapidOCR
+    from rapidocr.main import RapidOCRError
     from rapidocr.utils.process_img import map_boxes_to_original
 
     models = os.path.join(os.path.dirname(rapidocr.__file__), "models")
@@ -52,13 +66,14 @@ def main(threads):
         "EngineConfig.onnxruntime.inter_op_num_threads": n,
         # Measured on the bench's sealed renders and the real scans of the evaluation set
         # (CPU s/page, one thread; bench/RESULTS.md): detection on the page at most 1280 px
-        # on its longer side, not the 2000 px the lines are cut from, is 3.3 → 1.0 on the
-        # renders at the same accuracy (960 px lost characters on the renders); lines
-        # recognised one at a time, not six padded to the widest, 2.0 → 1.4; onnxruntime's
-        # memory arena, which RapidOCR turns off, a further fifth of both.
+        # on its longer side (DET_SIDES), not the 2000 px the lines are cut from, is
+        # 3.3 → 1.0 on the renders at the same accuracy; lines recognised one at a time, not
+        # six padded to the widest, 2.0 → 1.4; onnxruntime's memory arena, which RapidOCR
+        # turns off, a further fifth of both.
         "Det.limit_type": "max",
-        "Det.limit_side_len": DET_SIDE,
+        "Det.limit_side_len": DET_SIDES[-1],
         "Rec.rec_batch_num": 1,
+        "Rec.rec_img_shape": [3, 48, REC_MIN_WIDTH],
         "EngineConfig.onnxruntime.enable_cpu_mem_arena": True,
     }
     try:
@@ -69,9 +84,39 @@ def main(threads):
     except Exception as e:  # noqa: BLE001 - reported to the service, which names it
         reply(1, f"{type(e).__name__}: {e}".encode())
         return
+
+    def read(crops, columns):
+        """Texts and scores of these line crops (already turned to run left to right); a
+        line, but not a column, squeezed first: a column's crop holds its characters on
+        their sides, and squeezed it read 9% of a vertical page wrong against 3%."""
+        rec = engine.recognize_txt([
+            c if column else cv2.resize(c, (max(1, round(c.shape[1] * REC_SQUEEZE)), c.shape[0]),
+                                        interpolation=cv2.INTER_AREA)
+            for c, column in zip(crops, columns)])
+        return list(rec.txts), [float(x) for x in rec.scores]
+
+    def detect(small, record):
+        """The line crops of the page and RapidOCR's detection output (None: no lines)."""
+        for side in DET_SIDES:
+            engine.text_det.limit_side_len = side
+            tried = copy.deepcopy(record)
+            try:
+                crops, det = engine.detect_and_crop(small, tried)
+            except RapidOCRError:  # RapidOCR's way of saying the page has no lines
+                crops, det = [], None
+            scale = min(1.0, side / max(small.shape[:2]))
+            lows = sorted(min(math.dist(b[0], b[3]), math.dist(b[0], b[1])) * scale
+                          for b in (det.boxes if crops else []))
+            low = lows[len(lows) // 2] if lows else 0.0
+            if low >= DET_MIN_LINE:
+                break
+        record.clear()
+        record.update(tried)  # how the page was padded, which map_boxes_to_original undoes
+        return crops, det
+
     from importlib.metadata import version
     # What the cache keys a reading by: the package, and the settings that change the text.
-    reply(0, f"{version('rapidocr')} det{DET_SIDE}".encode())
+    reply(0, f"{version('rapidocr')} det{'/'.join(map(str, DET_SIDES))}>{DET_MIN_LINE} rec{REC_MIN_WIDTH} lines x{REC_SQUEEZE}".encode())
     while True:
         head = requests.read(12)
         if len(head) < 12:
@@ -87,20 +132,23 @@ def main(threads):
         img = np.ascontiguousarray(img[..., ::-1])  # RGB → BGR, as OpenCV-trained models take it
         lines = []
         small, record = engine.preprocess_img(img)
-        det, cls, rec, crops = engine.run_ocr_steps(small, record)
-        if det.boxes is not None and rec.txts is not None and cls.cls_res is not None:
+        crops, det = detect(small, record)
+        if crops:
             boxes = map_boxes_to_original(det.boxes, record, height, width)
-            texts, scores = list(rec.txts), [float(x) for x in rec.scores]
+            # RapidOCR turns a crop this much taller than wide a quarter, to read it as a line.
+            columns = [math.dist(b[0], b[3]) >= 1.5 * math.dist(b[0], b[1]) for b in det.boxes]
+            upright, cls = engine.cls_and_rotate(crops)
+            texts, scores = read(upright, columns)
             turned = [label == "180" for label, _ in cls.cls_res]
             # The classifier turns the odd line of an upright page upside down (a line of
             # a clean traditional page came out as '养', 0.43): a turned line is read
             # unturned too, and the surer reading kept.
             again = [i for i, t in enumerate(turned) if t]
             if again:
-                rec2 = engine.recognize_txt([crops[i] for i in again])
-                for i, text, score in zip(again, rec2.txts, rec2.scores):
-                    if float(score) > scores[i]:
-                        texts[i], scores[i], turned[i] = text, float(score), False
+                for i, text, score in zip(again, *read([crops[i] for i in again],
+                                                        [columns[i] for i in again])):
+                    if score > scores[i]:
+                        texts[i], scores[i], turned[i] = text, score, False
             for box, text, score, t in zip(boxes, texts, scores, turned):
                 if text.strip():
                     lines.append([[round(float(v)) for v in box.ravel()], text, score, t])
