@@ -350,3 +350,24 @@ def typed(request, tmp_path_factory) -> Engine:
     engine = engine_for(request.param, tmp_path_factory, TYPED_DOCS, "typed")
     yield engine
     engine.close()
+
+
+APART_DOCS = (
+    _doc("k_side", "关于工作的通知", FILLER + "加强安全监督，落实责任。" + FILLER),
+    _doc("k_apart", "关于工作的意见", "安全第一，安全为本。" + FILLER + "监督检查，监督到位。" + FILLER),  # more often
+    _doc("k_title", "关于安全监督的意见", FILLER + "安全工作。" + FILLER + "监督检查。" + FILLER),
+)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def apart(request, tmp_path_factory) -> Engine:
+    engine = engine_for(request.param, tmp_path_factory, APART_DOCS, "apart")
+    yield engine
+    engine.close()
+
+
+def test_words_typed_apart_rank_the_document_holding_them_side_by_side_first(apart):
+    """In bodies, words typed apart count as side by side where the bigram across the gap is
+    there (全监): a document holding 方案管理 and 档案 elsewhere counts for 档案 管理 as well
+    (engine/syntax.py _adjacent). In titles, and for a passage, the phrase."""
+    assert ids(apart, "安全 监督") == ["k_title", "k_side", "k_apart"]
