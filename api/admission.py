@@ -82,7 +82,7 @@ def admission_of(request: Request) -> Admission:
     app = request.app
     if getattr(app.state, "admission", None) is None:
         settings = app.state.settings
-        app.state.admission = Admission(settings.max_expensive, settings.expensive_queue,
+        app.state.admission = Admission(settings.expensive_bound, settings.expensive_queue,
                                         settings.expensive_wait)
     return app.state.admission
 

@@ -360,6 +360,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # name), so this command's --data and --engine are handed down as the settings read them.
     os.environ["CHAYUE_DATA"] = str(settings.data.resolve())
     os.environ["CHAYUE_ENGINE"] = settings.engine
+    os.environ["CHAYUE_WORKERS"] = str(workers)  # the cores are shared out over them (expensive_bound)
     config = uvicorn.Config("api.app:create_app", factory=True, workers=workers, **options)
     # uvicorn makes this listener without proto=IPPROTO_TCP, so asyncio would leave Nagle on
     # for its connections and every keep-alive answer would wait ~40 ms for the client's

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import time
 from html.parser import HTMLParser
@@ -177,3 +178,29 @@ def test_the_estimate_never_counts_fewer_than_match(data):
         assert engine.estimate(to_node(parse("鲟鳇鱼")), Audience.public) <= 10  # cheap
     finally:
         engine.close()
+
+
+def test_by_default_each_process_admits_one_expensive_search_per_core_it_is_given(data, monkeypatch):
+    """Two cores and one api process: two expensive searches run at once, a third waits or
+    is refused; with two processes, one each. CHAYUE_MAX_EXPENSIVE overrides."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    for workers, bound in ((1, 2), (2, 1), (3, 1)):
+        with TestClient(create_app(Settings(data=data, workers=workers, expensive_queue=0,
+                                            expensive_matches=10))) as c:
+            assert c.get("/api/search", params={"q": "湿地"}).status_code == 200  # makes the admission
+            admission = c.app.state.admission
+            for _ in range(bound):
+                c.portal.call(admission.enter)
+            try:
+                assert c.get("/api/search", params={"q": "湿地"}).status_code == 503, workers
+                assert c.get("/api/search", params={"q": "鲟鳇鱼"}).status_code == 200
+            finally:
+                for _ in range(bound):
+                    c.portal.call(admission.leave)
+            if bound > 1:  # one slot short of the bound, an expensive search still answers
+                c.portal.call(admission.enter)
+                try:
+                    assert c.get("/api/search", params={"q": "湿地"}).status_code == 200
+                finally:
+                    c.portal.call(admission.leave)
+    assert Settings(data=data, max_expensive=5).expensive_bound == 5
