@@ -204,6 +204,16 @@ class Engine:
         doc_freq, _ = doc_freqs(audience)
         return lambda value: doc_freq(field, value)
 
+    def exact_doc_freq(self, field: str, audience: Audience) -> Callable[[Any], int] | None:
+        """The exact number of documents in the audience's tier that hold each value of
+        `field`, from the term dictionary; None where it is not exact (a deleted document
+        not yet merged away) or the backend has no cheap frequencies: the caller searches."""
+        exact = getattr(self.backend, "exact_doc_freqs", None)
+        doc_freq = exact(audience) if exact is not None else None
+        if doc_freq is None:
+            return None
+        return lambda value: doc_freq(field, value)
+
     def info(self) -> dict[str, Any]:
         return self.backend.info()
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 import logging
 import shutil
 import uuid
@@ -106,8 +107,10 @@ class _Snapshot:
     address means the same document on every call, and what is worked out from them (the
     documents matching a bonus clause) is worked out once."""
 
-    def __init__(self, stamp: tuple[int, int, int], searcher: tantivy.Searcher):
-        self.stamp, self.searcher = stamp, searcher
+    def __init__(self, stamp: tuple[int, int, int], searcher: tantivy.Searcher, whole: bool = False):
+        # whole: no segment holds a deleted document, so a term's document frequency is the
+        # exact count of the documents holding it (deleted ones count until merged away).
+        self.stamp, self.searcher, self.whole = stamp, searcher, whole
         self._matching: dict[Node, np.ndarray | None] = {}
         self._ceiling: tuple[tuple[Node, ...], np.float32] | None = None
 
@@ -268,8 +271,18 @@ class EmbeddedBackend:
         snap = self._snapshots.get(tier)
         if snap is None or snap.stamp != stamp:
             self.indexes[tier].reload()
-            snap = self._snapshots[tier] = _Snapshot(stamp, self.indexes[tier].searcher())
+            searcher = self.indexes[tier].searcher()
+            # The commit read is the one stamped if meta.json is still that file afterwards.
+            whole = self._meta_stamp(tier) == stamp and self._no_deletes(tier)
+            snap = self._snapshots[tier] = _Snapshot(stamp, searcher, whole)
         return snap
+
+    def _no_deletes(self, tier: Audience) -> bool:
+        try:
+            meta = json.loads((self.path / tier.value / "meta.json").read_text("utf-8"))
+        except (FileNotFoundError, ValueError):
+            return False
+        return all(not (seg.get("deletes") or {}).get("num_deleted_docs") for seg in meta.get("segments", []))
 
     def doc_freqs(self, tier: Audience) -> tuple[Callable[[str, Any], int], int]:
         """A term's document count in the tier, and the tier's documents, from one searcher
@@ -284,6 +297,19 @@ class EmbeddedBackend:
                 return searcher.num_docs
 
         return doc_freq, searcher.num_docs
+
+    def exact_doc_freqs(self, tier: Audience) -> Callable[[str, Any], int] | None:
+        """A term's exact document count in the tier, or None while a deleted document is
+        not yet merged away (its terms would still count it)."""
+        snap = self._current(tier)
+        if not snap.whole:
+            return None
+        searcher = snap.searcher
+
+        def doc_freq(field: str, value: Any) -> int:
+            return searcher.doc_freq(field, self._value(field, value))
+
+        return doc_freq
 
     def translate(self, node: Node) -> tantivy.Query:
         s = self.schema

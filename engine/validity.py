@@ -44,6 +44,9 @@ def other_versions(engine: Engine, groups: Iterable[str], audience: Audience,
         wanted = tuple(g for g in wanted if bound(g) > 1)
     if not wanted:
         return {}
+    exact = None if narrowed else engine.exact_doc_freq("version_group", audience)
+    if exact is not None:  # the tier holds what the caller may see: its counts are the answer
+        return {g: n - 1 for g in wanted if (n := exact(g)) > 1}
     spec = SearchSpec(query=Terms("version_group", wanted), filters=dict(narrowed or {}), size=0,
                       facets=("version_group",), facet_size=len(wanted))
     counts = engine.search(spec, audience).facets.get("version_group", [])

@@ -46,3 +46,30 @@ def test_closing_with_uncommitted_writes_drops_them(tmp_path):
     backend.close()
     from engine import Engine
     assert Engine(open_embedded(tmp_path)).count(MatchAll(), Audience.staff) == 10
+
+
+def test_other_versions_never_count_a_deleted_document_not_yet_merged_away(tmp_path):
+    """The count of a hit's other versions is read from the term dictionary where that is
+    exact; a deleted document stays in its segment's terms until a merge, so it must not be
+    counted: a version taken out of the collection (or out of the public's sight) would still
+    show as "1 other version"."""
+    from engine import Engine
+    from engine.model import Document, Page
+    from engine.validity import other_versions
+
+    def version(i: int, year: int) -> Document:
+        return Document(id=f"v{i}", collection="current", title=f"测试市档案管理办法（{year}年）",
+                        pages=[Page(1, "档案管理。")], version_group="测试市档案管理办法", access="open")
+
+    backend = open_embedded(tmp_path, writable=True)
+    engine = Engine(backend)
+    engine.upsert([version(1, 2001), version(2, 2011), version(3, 2021)])
+    engine.commit()
+    assert backend.exact_doc_freqs(Audience.public) is not None  # one segment, nothing deleted
+    assert other_versions(engine, ["测试市档案管理办法"], Audience.public) == {"测试市档案管理办法": 2}
+    engine.delete(["v1"])
+    engine.commit()
+    assert _segments(tmp_path, Audience.public) == 1  # v1 is still in the segment, marked deleted
+    assert backend.exact_doc_freqs(Audience.public) is None
+    assert other_versions(engine, ["测试市档案管理办法"], Audience.public) == {"测试市档案管理办法": 1}
+    engine.close()
