@@ -63,9 +63,9 @@ class Settings(BaseSettings):
     def expensive_bound(self) -> int:
         """Expensive searches one api process runs at once: `max_expensive`, or the cores this
         process may use shared out over the `workers` processes (at least one). Measured on 2
-        cores at 100k documents: one at a time kept a cheap query at p99 44 ms under a flood
-        of the costliest search and two at 60 ms (the bound is 100), while an 8-client mix of
-        common searches waited 187-200 ms (p50) behind one slot and 121-130 ms with two."""
+        cores at 100k documents: under a flood of the costliest search a cheap query kept p99
+        44-79 ms with one slot and 61-88 ms with two (the bound is 100), while an 8-client mix
+        of common searches waited 187-200 ms (p50) behind one slot and 121-130 ms with two."""
         if self.max_expensive:
             return self.max_expensive
         return max(1, len(os.sched_getaffinity(0)) // self.workers)

@@ -49,7 +49,7 @@ TITLE_EXACT_SCORE = 50.0
 SERIES_SCORE = 900.0
 SERIES_LADDER = 300
 SERIES_REST = 500.0
-# Words typed in pieces (档案 管理) found side by side, in this order, as one phrase.
+# Words typed in pieces (档案 管理) found side by side, in this order (see _adjacent).
 W_ADJACENT_TITLE = 2.0
 W_ADJACENT_BODY = 0.5
 WORD_PIECE = 3  # a piece this short (characters) is a word typed apart, not part of a passage
@@ -339,7 +339,7 @@ def _adjacent(parsed: ParsedQuery) -> tuple[Node, ...]:
     Titles are matched by the phrase. In bodies, pieces of a word each (安全 监督) are taken as
     side by side where the bigram across each gap is there (全监): a term, where the phrase
     reads the positions of every document holding both words (at 100k documents the query took
-    35.6 ms with the phrase, 18.6 with the term; bench/RESULTS.md). A passage pasted in pieces
+    31.0 ms p50 with the phrase, 18-19 with the term; bench/RESULTS.md). A passage pasted in pieces
     keeps the phrase: a part of it may stand whole in another document (推进数字档案馆建设)."""
     pieces = [g[0] for g in parsed.groups if len(g) == 1 and g[0].field is None]
     if len(pieces) < 2 or len(pieces) != len(parsed.groups):
