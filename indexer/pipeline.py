@@ -572,6 +572,8 @@ class Indexer:
         if self._pool is None:
             ocr = self.ocr
             per_worker = max(1, -(-getattr(ocr, "workers", 1) // self.opts.workers))
+            if hasattr(ocr, "close"):
+                ocr.close()  # the readers OCR with engines of their own: these would only idle
             self._pool = ProcessPoolExecutor(
                 self.opts.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker,
                 initargs=(str(ocr.cache_dir), ocr.languages, per_worker, getattr(ocr, "engine_name", "rapid")))

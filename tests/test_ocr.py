@@ -148,6 +148,70 @@ def test_each_worker_loads_the_models_once(tmp_path):
         assert len(service._idle["rapid"]) <= 2  # one engine per worker, not per page
 
 
+def _own_children() -> set[int]:
+    return {int(pid) for task in Path("/proc/self/task").iterdir()
+            for pid in (task / "children").read_text().split()}
+
+
+def _timed_starts(monkeypatch, delay_s: float = 0.0, fail_in_background: bool = False) -> list:
+    """Wrap the service's engine start: each start's (begin, end) is recorded; a start in
+    the background thread waits `delay_s` first, or fails."""
+    import threading
+    import time
+
+    from indexer.ocr import service
+    from indexer.ocr.engine import OcrFailed
+    real, starts = service._start, []
+
+    def start(*args):
+        begin = time.monotonic()
+        if threading.current_thread().name == "ocr-start":
+            if fail_in_background:
+                raise OcrFailed("no engine for this test")
+            time.sleep(delay_s)
+        engine = real(*args)
+        starts.append((begin, time.monotonic()))
+        return engine
+
+    monkeypatch.setattr(service, "_start", start)
+    return starts
+
+
+def test_every_workers_engine_loads_at_once_when_the_service_starts(tmp_path, monkeypatch):
+    """One after the other, the second worker's engine loaded only when the first page came,
+    and a core stood idle while the first loaded (1.2 s for PP-OCR)."""
+    starts, before = _timed_starts(monkeypatch, delay_s=0.3), _own_children()
+    with Ocr(tmp_path, workers=2, engine="tesseract") as service:
+        page = service.ocr_images([inputs.render_page(inputs.law_excerpt(50, 40))])[0]
+        assert page.text
+        assert len(starts) == 2  # the page took a loaded engine; none was started for it
+        (a0, a1), (b0, b1) = sorted(starts)
+        assert b0 < a1, "the engines were loaded one after the other"
+    assert _own_children() <= before
+
+
+def test_an_engine_that_fails_to_start_in_the_background_stalls_no_page(tmp_path, monkeypatch):
+    import threading
+    _timed_starts(monkeypatch, fail_in_background=True)
+    texts = [inputs.law_excerpt(60 + n, 30) for n in range(3)]
+    with Ocr(tmp_path, workers=2, engine="tesseract") as service:
+        pages: list = []
+        reader = threading.Thread(target=lambda: pages.extend(
+            service.ocr_images(inputs.render_page(t) for t in texts)), daemon=True)
+        reader.start()
+        reader.join(timeout=120)
+        assert not reader.is_alive(), "pages waited for an engine that never came"
+        assert [inputs.char_accuracy(t, p.text) >= 0.9 for t, p in zip(texts, pages)] == [True] * 3
+
+
+def test_closing_while_an_engine_still_loads_leaves_no_engine_running(tmp_path, monkeypatch):
+    starts, before = _timed_starts(monkeypatch, delay_s=1.0), _own_children()
+    service = Ocr(tmp_path, workers=3, engine="tesseract")
+    service.close()  # the two background engines are still loading
+    assert len(starts) == 3
+    assert _own_children() <= before, "an engine started in the background outlived close()"
+
+
 @pytest.mark.skipif(shutil.which("unshare") is None, reason="needs unshare(1) for a network namespace")
 def test_nothing_is_downloaded_every_socket_refused(tmp_path):
     """The engine and its models load and read a page in a process without a network (a

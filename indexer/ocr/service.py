@@ -88,15 +88,26 @@ class Ocr:
         self.psm = psm
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
+        self._ready = threading.Condition(self._lock)  # an engine started in the background
         self._idle: dict[str, list[Engine]] = {}  # loaded engines not reading, by key
+        self._starting: dict[str, int] = {}  # engines being started in the background, by key
+        self._starters: list[threading.Thread] = []
         # Engines' processes are ended and reaped on close(), or when the service is dropped
         # or Python exits unclosed; if this process dies first, they see EOF and exit.
         self._finalizer = weakref.finalize(self, _free_engines, self._idle, self._lock)
+        # Every worker's engine is started now, at once: loading models takes an engine
+        # 1.2 CPU s, and started one after the other, a core stood idle while the first loaded
+        # (bench/RESULTS.md). The first is waited for here, so an engine that cannot start
+        # is reported now; a page that comes before the others are loaded waits for one.
+        for _ in range(self.workers - 1):
+            self._start_in_background(self._key(languages), languages)
         try:
-            with self._engine(languages) as first:  # the first worker's, loaded now
-                self.engine_version = first.version
+            first = _start(self.engine_name, languages, self.psm)
         except OcrFailed as e:
+            self.close()
             raise RuntimeError(str(e)) from e
+        self.engine_version = first.version
+        self._put_back(self._key(languages), first)
         self.hits = 0  # cache hits/misses, for the progress report and the benchmark
         self.misses = 0
 
@@ -147,6 +158,9 @@ class Ocr:
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
             self._pool = None
+        for thread in self._starters:  # engines still loading: theirs are ended too
+            thread.join()
+        self._starters.clear()
         _free_engines(self._idle, self._lock)
 
     def __enter__(self) -> Ocr:
@@ -186,13 +200,45 @@ class Ocr:
     def _key(self, langs: str) -> str:
         return langs if self.engine_name == "tesseract" else self.engine_name
 
+    def _start_in_background(self, key: str, langs: str) -> None:
+        def start() -> None:
+            engine: Engine | None = None
+            try:
+                engine = _start(self.engine_name, langs, self.psm)
+            except Exception as e:  # noqa: BLE001 - a page that needs it starts one, and fails
+                log.warning("OCR engine did not start in the background: %s", e)
+            finally:
+                self._put_back(key, engine, started=True)
+
+        with self._lock:
+            self._starting[key] = self._starting.get(key, 0) + 1
+        thread = threading.Thread(target=start, name="ocr-start", daemon=True)
+        self._starters.append(thread)
+        thread.start()
+
+    def _put_back(self, key: str, engine: Engine | None, started: bool = False) -> None:
+        """An engine that is free again (`started`: one the background has just started, or
+        None if it could not) goes to the idle ones, unless it died. Pages waiting for an
+        engine are woken either way."""
+        with self._ready:
+            if started:
+                self._starting[key] -= 1
+            keep = engine is not None and engine.alive
+            if keep:
+                self._idle.setdefault(key, []).append(engine)
+            self._ready.notify_all()
+        if engine is not None and not keep:
+            engine.close()
+
     @contextmanager
     def _engine(self, langs: str) -> Iterator[Engine]:
-        """A loaded engine that no other thread is using: an idle one, or a new one (at most
-        one per worker stays loaded). One whose process died is not kept: the next page gets
-        a new one."""
+        """A loaded engine that no other thread is using: an idle one, one being started, or
+        a new one (at most one per worker stays loaded). One whose process died is not kept:
+        the next page gets a new one."""
         key = self._key(langs)
-        with self._lock:
+        with self._ready:
+            while not self._idle.get(key) and self._starting.get(key):
+                self._ready.wait()
             idle = self._idle.get(key)
             engine = idle.pop() if idle else None
         if engine is not None and not engine.alive:  # died idle (killed, out of memory)
@@ -203,11 +249,7 @@ class Ocr:
         try:
             yield engine
         finally:
-            if engine.alive:
-                with self._lock:
-                    self._idle.setdefault(key, []).append(engine)
-            else:
-                engine.close()
+            self._put_back(key, engine)
 
     def cache_key(self, image: Image.Image, langs: str) -> str:
         h = hashlib.sha256()
