@@ -50,8 +50,20 @@ def main(threads):
 
     import cv2
     import numpy as np
-    import rapidocr
-    from rapidocr import RapidOCR
+    from omegaconf import OmegaConf
+
+    # Importing rapidocr parses its 85 KB model table (default_models.yaml) with OmegaConf
+    # twice, in utils/model_resolver.py and inference_engine/base.py: 0.3 CPU s each, a fifth
+    # of an engine's start, though the models here are given by path. Parsed once, the one
+    # table is handed to both, which only read it.
+    parse, parsed = OmegaConf.load, {}
+    OmegaConf.load = staticmethod(lambda path: parsed.get(str(path)) or
+                                  parsed.setdefault(str(path), parse(path)))
+    try:
+        import rapidocr
+        from rapidocr import RapidOCR
+    finally:
+        OmegaConf.load = staticmethod(parse)
     from rapidocr.main import RapidOCRError
     from rapidocr.utils.process_img import map_boxes_to_original
 
