@@ -14,7 +14,7 @@ from engine.base import NO_LONGER_VALID, TIEBREAK, access_filter
 from engine.model import Audience, Document, Page
 from engine.query import Bool, SearchSpec
 from tests import corpus
-from tests.conformance.engines import BACKENDS, engine_for
+from tests.conformance.engines import BACKENDS, engine_for, engines_with
 
 ALL = 10_000
 
@@ -142,11 +142,7 @@ RANKING_DOCS = (
 )
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def ranking(request, tmp_path_factory) -> Engine:
-    engine = engine_for(request.param, tmp_path_factory, RANKING_DOCS, "ranking")
-    yield engine
-    engine.close()
+ranking = engines_with(RANKING_DOCS, "ranking")
 
 
 def test_whole_word_ranks_above_bigram(ranking):
@@ -192,11 +188,7 @@ def _near_tie_docs() -> list[Document]:
     return docs
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def near_ties(request, tmp_path_factory) -> Engine:
-    engine = engine_for(request.param, tmp_path_factory, _near_tie_docs(), "near-ties")
-    yield engine
-    engine.close()
+near_ties = engines_with(_near_tie_docs(), "near_ties")
 
 
 def _with_bonus_in_query(engine: Engine, q: str, **kw) -> list[tuple[str, float]]:
@@ -345,11 +337,7 @@ TYPED_DOCS = (
 )
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def typed(request, tmp_path_factory) -> Engine:
-    engine = engine_for(request.param, tmp_path_factory, TYPED_DOCS, "typed")
-    yield engine
-    engine.close()
+typed = engines_with(TYPED_DOCS, "typed")
 
 
 APART_DOCS = (
@@ -359,11 +347,7 @@ APART_DOCS = (
 )
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def apart(request, tmp_path_factory) -> Engine:
-    engine = engine_for(request.param, tmp_path_factory, APART_DOCS, "apart")
-    yield engine
-    engine.close()
+apart = engines_with(APART_DOCS, "apart")
 
 
 def test_words_typed_apart_rank_the_document_holding_them_side_by_side_first(apart):
