@@ -425,7 +425,8 @@ class ElasticBackend:
         indices = level_indices(new_index_name(self.alias))
         with self._calling("creating an index"):
             for lvl, name in indices.items():
-                aliases = {self.alias: {}, level_alias(self.alias, lvl): {}} if with_aliases else None
+                aliases: dict[str, dict] | None = \
+                    {self.alias: {}, level_alias(self.alias, lvl): {}} if with_aliases else None
                 self.client.indices.create(index=name, settings=body["settings"], mappings=body["mappings"],
                                            aliases=aliases)
         return indices

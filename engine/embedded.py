@@ -330,7 +330,7 @@ class EmbeddedBackend:
         if isinstance(node, NearPhrase):
             # One phrase per gap, the terms at their offsets: tantivy's slop would also let
             # the gap fall inside either side.
-            head = [(i, t) for i, t in enumerate(node.head)]
+            head: list[str | tuple[int, str]] = [(i, t) for i, t in enumerate(node.head)]
             return Q.boolean_query([(tantivy.Occur.Should, Q.phrase_query(
                 s, node.field, head + [(len(head) + gap + i, t) for i, t in enumerate(node.tail)]))
                 for gap in range(node.max_gap + 1)])
