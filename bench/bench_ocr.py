@@ -147,6 +147,10 @@ def _loaded(engine: str, cache: Path) -> Ocr:
     their own read at once, one by each worker."""
     ocr = Ocr(cache, LANGS, workers=WORKERS, engine=engine)
     ocr.ocr_images(inputs.render_page(f"预热第{i}页", seal=False) for i in range(WORKERS))
+    # One engine may have read both small pages while the other was still loading.
+    deadline = time.monotonic() + 120
+    while len(ocr.engine_pids()) < WORKERS and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert len(ocr.engine_pids()) == WORKERS, "not every worker's engine was started"
     ocr.hits = ocr.misses = 0
     return ocr
