@@ -25,20 +25,46 @@ MAX_SNIPPETS = 3
 SCAN_CHARS = 10_000  # read at most this much of a document for snippets once one matched
 
 
-def query_terms(parsed: ParsedQuery) -> list[str]:
-    """Strings to mark: each unit as typed (normalised) and its words, longest first."""
-    terms: set[str] = set()
+@dataclass(frozen=True)
+class QueryTerms:
+    """What to mark for a query. `always`: each unquoted unit as typed (normalised), its
+    words and its other names, marked wherever found. `phrases`: each quoted phrase with its
+    words: a document that holds the phrase has the phrase marked, not each of its words
+    wherever they stand; one found by a near miss (a character of the phrase misread by OCR)
+    has the words marked, so the reader still sees where it matched."""
+
+    always: tuple[str, ...] = ()
+    phrases: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.always or self.phrases)
+
+    def for_pages(self, pages: list[str]) -> list[str]:
+        """The strings to mark in a document of these pages, longest first."""
+        terms = set(self.always)
+        for phrase, its_words in self.phrases:
+            whole = any(phrase in PREPARED.get(text).norm for text in pages if text)
+            terms.update((phrase,) if whole else its_words)
+        return sorted(terms, key=lambda t: (-len(t), t))
+
+
+def query_terms(parsed: ParsedQuery) -> QueryTerms:
+    """The strings a query marks in a document (QueryTerms)."""
+    always: set[str] = set()
+    phrases: dict[str, set[str]] = {}
     for unit in parsed.units():
         if unit.field in ("doc_number", "agency"):
             continue
         n = re.sub(r"\s+", "", normalize(unit.text))
-        if n:
-            terms.add(n)
-        for w in words(normalize(unit.text)):
-            if len(w) >= 2 or len(n) == 1:
-                terms.add(w)
-        terms.update(normalize(name) for name in unit.names)  # other names searched too (国办 → 国务院办公厅)
-    return sorted(terms, key=lambda t: (-len(t), t))
+        names = {normalize(name) for name in unit.names}  # other names searched too (国办 → 国务院办公厅)
+        its_words = {w for w in words(normalize(unit.text)) if len(w) >= 2 or len(n) == 1}
+        always.update(names)
+        if unit.phrase and n:
+            phrases.setdefault(n, set()).update(its_words)
+        else:
+            always.update(its_words | ({n} if n else set()))
+    return QueryTerms(tuple(sorted(always, key=lambda t: (-len(t), t))),
+                      tuple((p, tuple(sorted(w, key=lambda t: (-len(t), t)))) for p, w in sorted(phrases.items())))
 
 
 _SLOW = "\ue000"  # stands for a character whose NFKC form is not one character

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 STAFF = {"X-Chayue-Key": "staff-secret"}
@@ -31,6 +33,18 @@ def test_matches_mark_every_occurrence_of_the_query(client):
     assert len(doc["matches"]) >= 5 and all("<mark>" in m["html"] for m in doc["matches"])
     pages = {m["page"] for m in doc["matches"]}
     assert pages <= set(range(1, doc["page_count"] + 1))
+
+
+def test_a_quoted_phrase_is_counted_and_marked_as_a_phrase(client):
+    """The sealed scan says 推进国家治理体系 once; its words stand elsewhere too, and a
+    reader who quoted the phrase is shown the phrase, not each word (once "8 处")."""
+    scan = "J012-2020-长期-0004"
+    def marks(q: str) -> list[str]:
+        matches = client.get(f"/api/documents/{scan}", params={"q": q}).json()["matches"]
+        return [re.sub(r"\s+", "", m) for x in matches for m in re.findall(r"<mark>(.*?)</mark>", x["html"], re.S)]
+
+    assert marks('"推进国家治理体系"') == ["推进国家治理体系"]
+    assert len(marks("推进 国家 治理 体系")) > 1
 
 
 def test_file_and_page_image(client):

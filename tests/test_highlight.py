@@ -9,6 +9,7 @@ import re
 
 from analysis.normalize import CJK_GAP
 from api import highlight
+from engine import syntax
 from api.highlight import _NFKC, _PreparedPages, _prepare, _prepare_slowly, find_spans, snippets
 
 
@@ -78,3 +79,26 @@ def test_snippets_are_the_same_whether_pages_were_prepared_before_or_not():
     highlight.PREPARED.clear()
     cold = snippets(pages, ["档案"])
     assert cold == snippets(pages, ["档案"]) and "<mark>檔案</mark>" in cold[0].html
+
+
+def _marks(query: str, pages: list[str]) -> list[str]:
+    terms = highlight.query_terms(syntax.parse(query)).for_pages(pages)
+    return [m for page in pages for m in marked(page, terms)]
+
+
+def test_a_quoted_phrase_is_marked_whole_and_its_words_elsewhere_are_not():
+    pages = ["国家档案馆推进数字化。", "提高档案信息化建设水平，推进国家治理体系和治理能力现代化。"]
+    assert _marks('"推进国家治理体系"', pages) == ["推进国家治理体系"]
+    # unquoted, the same words are marked wherever they stand (each is searched for)
+    assert {"国家", "推进", "治理"} <= set(_marks("推进国家治理体系", pages))
+
+
+def test_a_phrase_found_by_a_near_miss_has_its_words_marked():
+    # OCR read 国家 as 续家: the document is found by the near miss, so its words show where
+    pages = ["提高档案信息化建设水平，推进续家治理体系。"]
+    assert _marks('"推进国家治理体系"', pages) == ["推进", "治理", "体系"]
+
+
+def test_a_quoted_phrase_beside_other_words_keeps_both_kinds_of_marks():
+    pages = ["档案工作推进国家治理体系建设，国家档案馆。"]
+    assert _marks('"推进国家治理体系" 档案馆', pages) == ["推进国家治理体系", "档案馆"]

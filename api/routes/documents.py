@@ -24,7 +24,7 @@ from fastapi.responses import Response, StreamingResponse
 from api.admission import admit_expensive
 from api.deps import get_audience, get_engine, get_settings
 from api.errors import ERROR_RESPONSES, ApiError, not_found
-from api.highlight import all_matches, query_terms
+from api.highlight import QueryTerms, all_matches, query_terms
 from api.routes.relations import relations_of
 from api.routes.search import hit_out
 from api.schemas import DocumentOut, LinksOut, PageOut, SimilarOut, SnippetOut
@@ -81,7 +81,7 @@ def document(
     matches = None
     if q.strip():
         terms = query_terms(syntax.parse(q))
-        matches = [SnippetOut(page=m.page, html=m.html) for m in all_matches(texts, terms)]
+        matches = [SnippetOut(page=m.page, html=m.html) for m in all_matches(texts, terms.for_pages(texts))]
     return DocumentOut(
         id=doc["id"], title=doc.get("title", ""), collection=doc.get("collection", ""),
         doc_number=doc.get("doc_number"), agency=doc.get("agency", []), recipients=doc.get("recipients", []),
@@ -236,4 +236,4 @@ def similar(
 ) -> SimilarOut:
     _fetch(engine, doc_id, audience)
     result = engine.similar(doc_id, audience, size)
-    return SimilarOut(hits=[hit_out(h, []) for h in result.hits])
+    return SimilarOut(hits=[hit_out(h, QueryTerms()) for h in result.hits])

@@ -16,7 +16,7 @@ from analysis.abbreviations import names_for
 from api.admission import admit_search
 from api.deps import get_audience, get_engine, get_settings
 from api.errors import ERROR_RESPONSES, bad_request
-from api.highlight import lead, query_terms, snippets
+from api.highlight import QueryTerms, lead, query_terms, snippets
 from api.schemas import DidYouMeanOut, ExpandedOut, HitOut, LooserOut, SearchOut, SnippetOut, SuggestOut
 from engine import Engine
 from engine.base import RESULT_WINDOW, InvalidCursor
@@ -133,10 +133,10 @@ def _plain(v: Any) -> bool:
     return isinstance(v, str) and len(v) <= MAX_VALUE_CHARS
 
 
-def hit_out(hit: Hit, terms: list[str], versions: dict[str, int] | None = None) -> HitOut:
+def hit_out(hit: Hit, terms: QueryTerms, versions: dict[str, int] | None = None) -> HitOut:
     f = hit.fields
     pages = f.get("page_text", [])
-    snips = snippets(pages, terms) if terms else []
+    snips = snippets(pages, terms.for_pages(pages)) if terms else []
     if not snips:
         snips = lead(pages)
     return HitOut(

@@ -3,7 +3,7 @@
 
 import { api } from "./api.js";
 import {
-  clear, h, svg, markedTerms, validityBadge, formatDate, joinList, COLLECTION_LABEL,
+  clear, h, svg, markedTerms, quoted, validityBadge, formatDate, joinList, COLLECTION_LABEL,
 } from "./dom.js";
 import { citation } from "./cite.js";
 import { kiosk, setupKiosk } from "./kiosk.js";
@@ -27,7 +27,7 @@ async function main() {
   showWorkspaceLink(!kiosk.on);
   const back = $("back-link");
   back.href = lastSearchUrl();
-  back.textContent = query ? `← 返回“${query}”的检索结果` : "← 返回检索";
+  back.textContent = query ? `← 返回${quoted(query)}的检索结果` : "← 返回检索";
   if (!docId) return fail("链接中缺少文件编号。");
 
   let doc;
@@ -403,13 +403,13 @@ function setupMatches(doc) {
   nav.hidden = false;
   const summary = $("match-summary");
   if (!count) {
-    summary.textContent = `本文件中未找到“${query}”。`;
+    summary.textContent = `本文件中未找到${quoted(query)}。`;
     $("prev-match").hidden = true;
     $("next-match").hidden = true;
     return jumpToHash();
   }
   const pagesWith = new Set(marks.length ? marks.map((m) => m.dataset.page) : matchPages);
-  summary.textContent = `“${query}”在本文件中共 ${count} 处，分布在 ${pagesWith.size} 页。`;
+  summary.textContent = `${quoted(query)}在本文件中共 ${count} 处，分布在 ${pagesWith.size} 页。`;
   $("prev-match").addEventListener("click", () => jump(position - 1));
   $("next-match").addEventListener("click", () => jump(position + 1));
   const start = parseInt(params.get("m") || "", 10);

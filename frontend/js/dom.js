@@ -147,3 +147,10 @@ export function joinList(value, sep = "、") {
   if (Array.isArray(value)) return value.filter(Boolean).join(sep);
   return value ? String(value) : "";
 }
+
+/** A query in Chinese quotation marks for a sentence about it: “推进国家治理体系”, also when
+ * it was typed as one quoted phrase ("推进国家治理体系"), whose quotes are not doubled. */
+export function quoted(query) {
+  const q = query.trim();
+  return /^["“][^"“”]*["”]$/.test(q) ? `“${q.slice(1, -1)}”` : `“${q}”`;
+}

@@ -4,7 +4,7 @@
 import { api } from "./api.js";
 import {
   clear, h, markedText, validityBadge, formatDate, formatNumber, joinList,
-  COLLECTION_LABEL, FACET_LABEL, facetValueLabel,
+  COLLECTION_LABEL, FACET_LABEL, facetValueLabel, quoted,
 } from "./dom.js";
 import { yearHistogram } from "./histogram.js";
 import { kiosk, setupKiosk } from "./kiosk.js";
@@ -87,7 +87,7 @@ async function load({ focusResults = false, restoreFocus = null, initial = false
 
   els.start.hidden = true;
   els.layout.hidden = false;
-  document.title = state.q ? `“${state.q}”的检索结果 · 查阅` : "浏览文件 · 查阅";
+  document.title = state.q ? `${quoted(state.q)}的检索结果 · 查阅` : "浏览文件 · 查阅";
   els.results.setAttribute("aria-busy", "true");
   els.status.textContent = "正在检索…";
   els.status.classList.remove("error");
@@ -161,7 +161,7 @@ function render(data) {
   els.status.textContent = total
     ? `共 ${formatNumber(total)} 条，用时 ${formatNumber(took)} 毫秒`
     : `共 0 条，用时 ${formatNumber(took)} 毫秒`;
-  els.heading.textContent = state.q ? `“${state.q}”的检索结果` : "浏览文件";
+  els.heading.textContent = state.q ? `${quoted(state.q)}的检索结果` : "浏览文件";
   els.sort.value = state.sort;
   els.dateFrom.value = state.date_from;
   els.validOn.value = (state.filters.valid_on || [""])[0];
@@ -188,7 +188,7 @@ function renderNotice(data, total) {
   const filtered = Object.keys(state.filters).length || state.date_from || state.date_to;
   const box = h("div", { class: "empty" });
   box.append(h("p", { class: "empty-title" },
-    state.q ? `未找到与“${state.q}”相关的文件。` : "没有符合筛选条件的文件。"));
+    state.q ? `未找到与${quoted(state.q)}相关的文件。` : "没有符合筛选条件的文件。"));
   const looser = data.looser;
   if (looser && looser.q && looser.total) {
     const next = { ...cloneState(state), q: looser.q, page: 1 };

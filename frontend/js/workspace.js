@@ -3,7 +3,7 @@
 // accounts, and the API stays read-only); a file carries it to another machine. On a
 // reading-room kiosk it is off: nothing is recorded, and the idle reset clears "chayue.*".
 
-import { h, facetValueLabel } from "./dom.js";
+import { h, facetValueLabel, quoted } from "./dom.js";
 import { FILTER_FIELDS, searchParams } from "./state.js";
 
 const KEY = "chayue.workspace";
@@ -166,7 +166,7 @@ export function searchKey(state) {
 
 export function describe(params) {
   const p = new URLSearchParams(params);
-  const parts = [p.get("q") ? `“${p.get("q")}”` : "全部文件"];
+  const parts = [p.get("q") ? quoted(p.get("q")) : "全部文件"];
   for (const field of FILTER_FIELDS) for (const v of p.getAll(field)) parts.push(facetValueLabel(field, v));
   if (p.get("date_from") || p.get("date_to")) parts.push(`${p.get("date_from") || "…"} 至 ${p.get("date_to") || "…"}`);
   return parts.join(" · ");

@@ -52,3 +52,16 @@ def test_a_phrase_on_a_scan_is_marked_on_the_page_image(page, artifacts):
     # reach ~1.6 glyph heights (its detector's unclip ratio), so six glyphs are ~3.8 of it.
     assert 3 < width / first["height"] < 5, width / first["height"]
     figure.screenshot(path=artifacts / "ocr-mark-on-scan.png")
+
+
+def test_a_quoted_phrase_is_counted_and_boxed_once_where_it_is_printed(page):
+    """Quoted, the phrase is what is marked: once in the text, once on the scan, "共 1 处",
+    and the back link quotes it once, not “"…"”."""
+    query = '"推进国家治理体系"'
+    page.goto(f"/doc.html?id={quote(SCAN_ID)}&q={quote(query)}")
+    expect(page.locator("#match-summary")).to_have_text("“推进国家治理体系”在本文件中共 1 处，分布在 1 页。")
+    expect(page.locator("#back-link")).to_have_text("← 返回“推进国家治理体系”的检索结果")
+    text_marks = page.locator("#page-1 .page-text mark")
+    expect(text_marks).to_have_count(1)
+    expect(text_marks).to_have_text("推进国家治理体系")
+    expect(page.locator("#page-1 svg.image-marks rect.image-mark")).to_have_count(1)
