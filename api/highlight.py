@@ -307,9 +307,28 @@ def _soft_start(text: str, start: int, first_match: int) -> int:
     return start
 
 
+def _without_cjk_gaps(text: str, spans: list[tuple[int, int]]) -> tuple[str, list[tuple[int, int]]]:
+    """The text with the whitespace between Chinese characters dropped (a line break of the
+    page, not a word break: 治理体\n系 reads 治理体系, and the document view, which joins such
+    lines, finds the marked words in its text), and the spans moved with it."""
+    gaps = [(m.start(), m.end()) for m in CJK_GAP.finditer(text)]
+    if not gaps:
+        return text, spans
+
+    def moved(i: int) -> int:
+        return i - sum(min(e, i) - s for s, e in gaps if s < i)
+
+    kept, pos = [], 0
+    for s, e in gaps:
+        kept.append(text[pos:s])
+        pos = e
+    kept.append(text[pos:])
+    return "".join(kept), [(moved(s), moved(e)) for s, e in spans]
+
+
 def _render(text: str, w: _Window) -> str:
     rel = [(s - w.start, e - w.start) for s, e in w.spans]
-    body = mark(text[w.start:w.end], rel).replace("\n", " ")
+    body = mark(*_without_cjk_gaps(text[w.start:w.end], rel)).replace("\n", " ")
     return ("…" if w.start > 0 else "") + body + ("…" if w.end < len(text) else "")
 
 
@@ -358,6 +377,6 @@ def lead(pages: list[str], length: int = WINDOW) -> list[Snippet]:
     for number, text in enumerate(pages, 1):
         t = text.strip()
         if t:
-            cut = t[:length].replace("\n", " ")
+            cut = CJK_GAP.sub("", t[:length]).replace("\n", " ")
             return [Snippet(page=number, html=html.escape(cut) + ("…" if len(t) > length else ""))]
     return []

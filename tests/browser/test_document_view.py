@@ -157,3 +157,14 @@ def test_back_link_returns_to_the_same_result_list(page):
     expect(page.locator("#status")).to_contain_text("共 ")
     expect(page.locator('#facets [data-field="collection"] input[value="current"]')).to_be_checked()
     expect(page.locator("#sort")).to_have_value("date_desc")
+
+
+def test_a_quoted_phrase_broken_over_a_line_is_marked_in_the_text(page):
+    # The digital 档案法 breaks a line inside 推进国家治理体系; the view joins the lines.
+    page.goto("/?q=%22%E6%8E%A8%E8%BF%9B%E5%9B%BD%E5%AE%B6%E6%B2%BB%E7%90%86%E4%BD%93%E7%B3%BB%22&collection=current")
+    page.locator(".hit-title a", has_text=ARCHIVES_LAW).first.click()
+    expect(page.locator("#doc-title")).to_have_text(ARCHIVES_LAW)
+    marks = page.locator("#pages mark")
+    expect(marks).to_have_count(1)
+    expect(marks).to_have_text("推进国家治理体系")
+    expect(page.locator("#match-summary")).to_have_text("“推进国家治理体系”在本文件中共 1 处，分布在 1 页。")
