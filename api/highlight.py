@@ -308,10 +308,11 @@ def _soft_start(text: str, start: int, first_match: int) -> int:
 
 
 def _without_cjk_gaps(text: str, spans: list[tuple[int, int]]) -> tuple[str, list[tuple[int, int]]]:
-    """The text with the whitespace between Chinese characters dropped (a line break of the
-    page, not a word break: 治理体\n系 reads 治理体系, and the document view, which joins such
-    lines, finds the marked words in its text), and the spans moved with it."""
-    gaps = [(m.start(), m.end()) for m in CJK_GAP.finditer(text)]
+    """The text with line breaks between Chinese characters dropped (a break of the page's
+    lines, not of its words: 治理体\n系 reads 治理体系, and the document view, which joins such
+    lines, finds the marked words in its text), and the spans moved with it. Spaces set on
+    purpose (第二条　从事) stay."""
+    gaps = [(m.start(), m.end()) for m in CJK_GAP.finditer(text) if "\n" in m.group()]
     if not gaps:
         return text, spans
 
@@ -377,6 +378,6 @@ def lead(pages: list[str], length: int = WINDOW) -> list[Snippet]:
     for number, text in enumerate(pages, 1):
         t = text.strip()
         if t:
-            cut = CJK_GAP.sub("", t[:length]).replace("\n", " ")
+            cut = _without_cjk_gaps(t[:length], [])[0].replace("\n", " ")
             return [Snippet(page=number, html=html.escape(cut) + ("…" if len(t) > length else ""))]
     return []

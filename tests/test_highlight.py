@@ -107,6 +107,7 @@ def test_a_quoted_phrase_beside_other_words_keeps_both_kinds_of_marks():
 def test_a_line_break_inside_a_marked_phrase_is_not_shown_as_a_space():
     # The digital 档案法 breaks its line inside the phrase; the document view joins such lines
     # and finds the marked words in its text, so the mark must read as the phrase does.
-    page = "提高档案信息化建设水平，推进国家治理体\n系和治理能力现代化，为中国特色\n社会主义事业服务。"
+    page = "提高档案信息化建设水平，推进国家治理体\n系和治理能力现代化，为中国特色\n社会主义事业服务。第二条　从事"
     html = snippets([page], ["推进国家治理体系"])[0].html
     assert "<mark>推进国家治理体系</mark>" in html and "特色社会主义" in html
+    assert "第二条　从事" in html  # a space set on purpose stays
