@@ -244,11 +244,17 @@ def test_engine_crash_in_a_reader_process_fails_only_its_file(tmp_path):
 
 
 def _descendants(pid: int) -> list[int]:
+    """Every process under `pid`; one that exits while it is walked (the parent's own
+    engines are closed when the reader processes start) is passed over."""
     out = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except FileNotFoundError:
+        return out
+    for task in tasks:
         try:
             children = (task / "children").read_text().split()
-        except FileNotFoundError:
+        except (FileNotFoundError, ProcessLookupError):
             continue
         for child in map(int, children):
             out += [child, *_descendants(child)]
