@@ -33,8 +33,8 @@ class QueryTerms:
     wherever they stand; one found by a near miss (a character of the phrase misread by OCR)
     has the words marked, so the reader still sees where it matched."""
 
-    always: tuple[str, ...] = ()
-    phrases: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    always: frozenset[str] = frozenset()
+    phrases: tuple[tuple[str, frozenset[str]], ...] = ()
 
     def __bool__(self) -> bool:
         return bool(self.always or self.phrases)
@@ -63,8 +63,7 @@ def query_terms(parsed: ParsedQuery) -> QueryTerms:
             phrases.setdefault(n, set()).update(its_words)
         else:
             always.update(its_words | ({n} if n else set()))
-    return QueryTerms(tuple(sorted(always, key=lambda t: (-len(t), t))),
-                      tuple((p, tuple(sorted(w, key=lambda t: (-len(t), t)))) for p, w in sorted(phrases.items())))
+    return QueryTerms(frozenset(always), tuple((p, frozenset(w)) for p, w in sorted(phrases.items())))
 
 
 _SLOW = "\ue000"  # stands for a character whose NFKC form is not one character
