@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 RUN_PKGS := tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-chi-tra tesseract-ocr-chi-sim-vert tesseract-ocr-chi-tra-vert poppler-utils fonts-noto-cjk
-TEST_PKGS := $(RUN_PKGS) chromium docker-compose
+TEST_PKGS := $(RUN_PKGS) fonts-arphic-uming fonts-arphic-ukai fonts-wqy-zenhei chromium docker-compose
 
 .PHONY: demo test bench bench-large lint serve index system-run system-test clean
 

@@ -14,17 +14,17 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from tests import inputs
 
-FACES = {  # name: (file, index of the simplified-Chinese face in the collection)
-    "Noto Serif CJK SC": ("/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc", "SC"),
-    "Noto Sans CJK SC": ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", "SC"),
-    "AR PL UMing CN": ("/usr/share/fonts/truetype/arphic/uming.ttc", "CN"),
-    "AR PL UKai CN": ("/usr/share/fonts/truetype/arphic/ukai.ttc", "CN"),
-    "WenQuanYi Zen Hei": ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", "Zen Hei"),
+FACES = {  # name: (file, index of the simplified-Chinese face in the collection, Debian package)
+    "Noto Serif CJK SC": ("/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc", "SC", "fonts-noto-cjk"),
+    "Noto Sans CJK SC": ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", "SC", "fonts-noto-cjk"),
+    "AR PL UMing CN": ("/usr/share/fonts/truetype/arphic/uming.ttc", "CN", "fonts-arphic-uming"),
+    "AR PL UKai CN": ("/usr/share/fonts/truetype/arphic/ukai.ttc", "CN", "fonts-arphic-ukai"),
+    "WenQuanYi Zen Hei": ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", "Zen Hei", "fonts-wqy-zenhei"),
 }
 
 
 def font(face: str, px: int) -> ImageFont.FreeTypeFont:
-    path, want = FACES[face]
+    path, want, _ = FACES[face]
     for i in range(12):
         try:
             f = ImageFont.truetype(path, px, index=i)
@@ -35,8 +35,10 @@ def font(face: str, px: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(path, px)
 
 
-def installed(face: str) -> bool:
-    return Path(FACES[face][0]).exists()
+def missing_packages(faces: list[str]) -> list[str]:
+    """The Debian packages of those faces that are not installed (`make test` installs
+    them all)."""
+    return sorted({FACES[f][2] for f in faces if not Path(FACES[f][0]).exists()})
 
 
 @dataclass(frozen=True)
