@@ -32,6 +32,10 @@ PAGE_TIMEOUT_S = 300  # onnxruntime has no deadline of its own: past this the ch
 LOAD_TIMEOUT_S = 120
 MIN_SCORE = 0.5  # lines the recogniser is less sure of are noise (RapidOCR's own text_score)
 TALL = 1.5  # a box this much taller than wide is a column (RapidOCR turns such crops too)
+# RapidOCR reads a page at most this many px on its longer side (its Global.max_side_len),
+# shrinking a larger one itself. Shrunk here instead, the red is taken out of the page at
+# that size, and that size crosses the pipe: a 300 dpi A4 scan is 3.5× the pixels.
+MAX_SIDE = 2000
 
 
 def installed() -> bool:
@@ -82,7 +86,7 @@ class RapidEngine:
     def __init__(self, threads: int = 1):
         self.process = RapidProcess(threads)
         self.version = (f"rapidocr {self.process.version} onnxruntime "
-                        f"{importlib.metadata.version('onnxruntime')} PP-OCRv6")
+                        f"{importlib.metadata.version('onnxruntime')} PP-OCRv6 page<={MAX_SIDE}")
 
     @property
     def alive(self) -> bool:
@@ -120,8 +124,16 @@ class RapidEngine:
         # Red ink out (seals, 红头), nothing else: on a sealed page PP-OCR misread the
         # characters under the seal (accuracy 94.5% as scanned, 100% without the red); the
         # full cleaning (bilevel, deskewed) reads worse, and skew PP-OCR handles itself.
-        page = remove_red(image) if image.mode == "RGB" else image
+        scale = min(1.0, MAX_SIDE / max(image.size))
+        page = image.resize((round(image.width * scale), round(image.height * scale)),
+                            Image.Resampling.BILINEAR) if scale < 1 else image
+        page = remove_red(page) if page.mode == "RGB" else page
         lines, weight, skew = self._lines(page)
+        if scale < 1:  # boxes on the page as given, where the document view marks them
+            for line in lines:
+                x0, y0, x1, y1 = line.box
+                line.box = (math.floor(x0 / scale), math.floor(y0 / scale),
+                            min(image.width, math.ceil(x1 / scale)), min(image.height, math.ceil(y1 / scale)))
         wide = weight["wide"] + weight["wide_turned"]
         tall = weight["tall"] + weight["tall_turned"]
         # The page's orientation, from its lines by characters (each line was read the way
