@@ -74,6 +74,25 @@ def test_sealed_skewed_speckled_scan_is_read_with_boxes_on_the_page_as_given(ocr
     assert title[1] < scan.height / 4 and 40 < title[3] - title[1] < 120
 
 
+def test_large_scan_is_read_shrunk_with_its_boxes_on_the_page_as_given(ocr):
+    # A page well over 2000 px is shrunk before the engine reads it (rapid.SHRINK_BELOW):
+    # its boxes must still be where the lines are on the page the reader sees.
+    text = inputs.law_excerpt(9, 160)
+    scan = inputs.render_page(text)
+    large = scan.resize((scan.width * 3 // 2, scan.height * 3 // 2))
+    assert max(large.size) > 2000 / 0.7
+    small_result, large_result = ocr.ocr_image(scan), ocr.ocr_image(large)
+    assert inputs.char_accuracy(text, large_result.text) >= 0.98, large_result.text
+    assert large_result.size == large.size
+    assert len(large_result.lines) == len(small_result.lines)
+    # Read at two sizes, the detector's boxes differ by a few px; boxes left at the shrunk
+    # size would be 0.63 of where the lines are, hundreds of px off.
+    for small_box, large_box in zip(small_result.lines, large_result.lines):
+        height = large_box[3] - large_box[1]
+        for a, b in zip(small_box[:4], large_box[:4]):
+            assert abs(a * 1.5 - b) <= height / 3, (small_box, large_box)
+
+
 @pytest.mark.parametrize("rotation", [90, 180, 270])
 def test_turned_page_is_read_upright_in_order(ocr, rotation):
     text = inputs.law_excerpt(7, 120)
