@@ -34,9 +34,10 @@ MIN_SCORE = 0.5  # lines the recogniser is less sure of are noise (RapidOCR's ow
 TALL = 1.5  # a box this much taller than wide is a column (RapidOCR turns such crops too)
 # RapidOCR reads a page at most this many px on its longer side (its Global.max_side_len),
 # shrinking a larger one itself. A page much larger (a 300 dpi A4 scan is 3.5× the pixels)
-# is shrunk here instead, so the red is taken out at that size and that size crosses the
-# pipe: 0.04 s less a real scan. Shrinking takes Pillow about 0.06 s whatever the factor,
-# more than it saves on a page only a little over the size (0.05 s more a render at 0.95).
+# is shrunk here instead, so the red is taken out at that size (0.08 s at 2554×3751, 0.01 s
+# at 2000 px) and that size crosses the pipe. Pillow's resize takes about 0.06 s whatever
+# the factor: shrinking the bench's 2100 px renders too cost 0.13 CPU s a page (1.15
+# against 1.02, bench/RESULTS.md).
 MAX_SIDE = 2000
 SHRINK_BELOW = 0.7
 
