@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -176,7 +177,6 @@ def _timed_starts(monkeypatch, delay_s: float = 0.0, fail_in_background: bool = 
     """Wrap the service's engine start: each start's (begin, end) is recorded; a start in
     the background thread waits `delay_s` first, or fails."""
     import threading
-    import time
 
     from indexer.ocr import service
     from indexer.ocr.engine import OcrFailed
@@ -203,6 +203,11 @@ def test_every_workers_engine_loads_at_once_when_the_service_starts(tmp_path, mo
     with Ocr(tmp_path, workers=2, engine="tesseract") as service:
         page = service.ocr_images([inputs.render_page(inputs.law_excerpt(50, 40))])[0]
         assert page.text
+        # On a loaded machine the page can be read before the background start ends (seen
+        # with two test runs at once): a start is recorded when it ends, so wait for it.
+        deadline = time.monotonic() + 60
+        while len(starts) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert len(starts) == 2  # the page took a loaded engine; none was started for it
         (a0, a1), (b0, b1) = sorted(starts)
         assert b0 < a1, "the engines were loaded one after the other"
