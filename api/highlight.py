@@ -52,6 +52,11 @@ def query_terms(parsed: ParsedQuery) -> QueryTerms:
     """The strings a query marks in a document (QueryTerms)."""
     always: set[str] = set()
     phrases: dict[str, set[str]] = {}
+    if parsed.reading == "words":
+        # The words searched for, and keywords typed together as typed (marked whole where so found).
+        kept = [w for w in parsed.keywords if len(w) >= 2] or list(parsed.keywords)
+        typed = {re.sub(r"\s+", "", normalize(u.text)) for u in parsed.units()} if not parsed.question else set()
+        return QueryTerms(frozenset(kept) | frozenset(t for t in typed if t), ())
     for unit in parsed.units():
         if unit.field in ("doc_number", "agency"):
             continue

@@ -2,12 +2,37 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 
 class SnippetOut(BaseModel):
     page: int = Field(description="1-based page number the snippet comes from")
     html: str = Field(description="HTML-escaped text with <mark> around matches")
+
+
+class PassageOut(BaseModel):
+    label: str | None = Field(None, description="the article's number (第十五条); null for an item or a paragraph")
+    page: int = Field(description="1-based page where the passage starts")
+    start: int = Field(description="character offset in that page's text where it starts")
+    html: str = Field(description="HTML-escaped text with <mark> around the query's words")
+    score: float
+
+
+class AnswerOut(PassageOut):
+    id: str = Field(description="the document it is from")
+    title: str
+
+
+class ReadingOut(BaseModel):
+    used: Literal["exact", "words"] = Field(description="exact: all of it, in order; words: as words "
+                                            "that should match (a question or keywords)")
+    question: bool = Field(False, description="words read as a question: not all must match")
+    words: list[str] = Field([], description="the words searched for (function and question words left out)")
+    other: Literal["exact", "words"] | None = Field(None, description="the other reading, when it reads "
+                                                    "the query differently: pass it as `reading`")
+    fallback: bool = Field(False, description="read as words because the exact reading found nothing")
 
 
 class HitOut(BaseModel):
@@ -30,6 +55,8 @@ class HitOut(BaseModel):
     other_versions: int = Field(0, description="other versions of this document the caller may see (其他版本 N)")
     score: float
     snippets: list[SnippetOut] = []
+    passages: list[PassageOut] = Field([], description="words reading: the hit's best articles, items "
+                                       "or paragraphs for the query")
 
 
 class FacetValueOut(BaseModel):
@@ -66,6 +93,9 @@ class SearchOut(BaseModel):
                                         "`expand=false` searches the typed words only")
     did_you_mean: list[DidYouMeanOut] = Field([], description="offered when there are no results: 文号 or "
                                               "titles one character off")
+    reading: ReadingOut | None = Field(None, description="how the query was read")
+    answers: list[AnswerOut] = Field([], description="a question's first page: the passages that answer "
+                                     "it best across the hits (最相关条款)")
 
 
 class PageOut(BaseModel):

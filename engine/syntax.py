@@ -8,6 +8,14 @@
 
 Bad syntax is never an error: what cannot be read as syntax is read as words.
 
+A query is read for what it is (DESIGN.md, "Reading a query"). A title, a 文号, a quoted
+phrase, a copied sentence or words typed apart are read exactly, as above. A question
+(离婚后孩子抚养费怎么算？) or a string of keywords typed without spaces (佳木斯档案) is read as
+words: a keyword string finds what holds it exactly and also what holds all its words apart
+(ranked below); a question finds what holds any of its words, the question and function
+words left out (analysis/function_words.txt), more and rarer words, words side by side and
+words in a title ranking first. `reading="exact"` or `"words"` asks for one reading.
+
 Text is matched so that what occurs in a document is found whatever the segmenter does at
 the ends of the query (recall comes from the character bigrams, and a character left alone
 at an end is not required to stand alone in the text), a passage typed in pieces ranks the
@@ -20,6 +28,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
 
 from analysis import docnumber
 from analysis.abbreviations import Names
@@ -72,12 +83,24 @@ class Unit:
     also: tuple[str, ...] = ()  # `text` with each of them put in, searched too
 
 
+Reading = Literal["exact", "words"]
+READINGS = ("exact", "words")
+
+
 @dataclass
 class ParsedQuery:
     groups: list[list[Unit]] = field(default_factory=list)  # AND of ORs
     excluded: list[Unit] = field(default_factory=list)
     year_from: int | None = None
     year_to: int | None = None
+    # How the text is read: exactly (today's reading), or as words (a question or keywords).
+    reading: Reading = "exact"
+    question: bool = False  # read as words, not all of which must match
+    # What the words reading searches for: the query's words, function words left out.
+    keywords: tuple[str, ...] = ()
+    # Whether the other reading would read the query differently (the page offers it).
+    other_reading: Reading | None = None
+    fallback: bool = False  # read as words because the exact reading found nothing (set by the caller)
 
     @property
     def empty(self) -> bool:
@@ -95,9 +118,21 @@ _CJK_GAP = re.compile(r"([\u3400-\u9fff])\s+(?=([\u3400-\u9fff]))")
 _TOKEN = re.compile(r'-?"[^"]*"|\S+')
 
 
-def parse(q: str, names: Names | None = None) -> ParsedQuery:
+def parse(q: str, names: Names | None = None, reading: str = "auto") -> ParsedQuery:
     """The box's text as units; with `names`, each plain unit naming an agency or a law by
-    another name (国办, 个税法) also searches the names it stands for."""
+    another name (国办, 个税法) also searches the names it stands for. `reading`: "auto"
+    (a question or keywords typed together as words, the rest exactly), "exact" or "words"."""
+    out = _parse(q, names)
+    if reading != "exact" and out.reading == "exact" and '"' in q and _QUESTION.search(_QUESTION_TAIL.sub("", q)):
+        # Quotes inside a question ("虚构保险标的"，是否构成诈骗罪？) stress words, not a phrase to match.
+        unquoted = _parse(q.replace('"', " ").replace("“", " ").replace("”", " "), names)
+        if not unquoted.excluded and all(u.field is None for u in unquoted.units()):
+            out = unquoted
+    _read(out, reading)
+    return out
+
+
+def _parse(q: str, names: Names | None) -> ParsedQuery:
     # NFKC makes full-width quotes, colons and spaces plain; curly quotes become straight.
     q = unicodedata.normalize("NFKC", q).replace("“", '"').replace("”", '"')
     out = ParsedQuery()
@@ -132,6 +167,71 @@ def parse(q: str, names: Names | None = None) -> ParsedQuery:
             out.groups.append([unit])
         pending_or = False
     return out
+
+
+# A question is asked with one of these, or ends with a question mark.
+_QUESTION = re.compile(r"[?？]|是否|能否|可否|能不能|可不可以|是不是|有没有|会不会|要不要|怎么|怎样|如何|"
+                       r"什么|哪些|哪个|哪里|多少|多久|为什么|为何|何时|吗$|呢$|请问")
+_QUESTION_TAIL = re.compile(r"[\s》>」』\"”'）)]+$")  # what people leave after a question's last word
+_PUNCTUATION = re.compile(r"[^\w\s]")
+_QUESTION_MARKS = re.compile(r"[?？!！。，,、；;：:/／]+")
+# Keywords typed together: a run of this many words or more is read as words (two words
+# typed together, 档案开放, are the smallest keyword string).
+KEYWORD_MIN_WORDS = 2
+KEYWORD_MAX_WORDS = 4
+# Longer than this (characters) and not a question, a run typed together is a copied
+# sentence or title: read exactly, whatever its words.
+KEYWORD_MAX_CHARS = 12
+
+
+@lru_cache(maxsize=1)
+def function_words() -> frozenset[str]:
+    """Question and function words (analysis/function_words.txt): need not match."""
+    path = Path(__file__).resolve().parent.parent / "analysis" / "function_words.txt"
+    out: set[str] = set()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.startswith("#"):
+            out.update(normalize(w) for w in line.split())
+    return frozenset(out)
+
+
+def content_words(text: str) -> tuple[str, ...]:
+    """The words of `text` a words reading searches for, in the order typed, each once:
+    function and question words left out (unless nothing else is left)."""
+    pieces = _QUESTION_MARKS.sub(" ", text).split()
+    ws = list(dict.fromkeys(w for piece in pieces for w in words(normalize(piece))))
+    kept = [w for w in ws if w not in function_words()]
+    return tuple(kept or ws)
+
+
+def _read(out: ParsedQuery, reading: str) -> None:
+    """Decide how the parsed query is read (module docstring). Only a query of plain text
+    units, nothing quoted, no field, no exclusion, OR or year, can be read as words."""
+    units = out.units()
+    plain = (bool(units) and not out.excluded and out.year_from is None
+             and all(len(g) == 1 for g in out.groups)
+             and all(u.field is None and not u.phrase for u in units)
+             and not (len(units) == 1 and (_doc_number(units[0].text) or docnumber.series(units[0].text))))
+    if not plain:
+        return
+    text = " ".join(u.text for u in units)
+    keywords = content_words(text)
+    question = bool(_QUESTION.search(_QUESTION_TAIL.sub("", text)))
+    # Keywords typed together: a few whole words and no punctuation. A character left alone
+    # (not a function word) is a word cut at an end: the text was copied, and is read exactly.
+    typed = words(normalize(text))
+    typed_together = (len(units) == 1 and KEYWORD_MIN_WORDS <= len(typed) <= KEYWORD_MAX_WORDS
+                      and all(len(w) > 1 or w in function_words() for w in typed)
+                      and len(text) <= KEYWORD_MAX_CHARS and not _PUNCTUATION.search(text))
+    auto: Reading = "words" if question or typed_together else "exact"
+    chosen = auto if reading not in READINGS else reading  # type: ignore[assignment]
+    # The words reading of one word is that word: nothing to offer or to change.
+    if len(keywords) < 2 and not question:
+        return
+    out.keywords = keywords
+    out.other_reading = "exact" if chosen == "words" else "words"
+    out.reading = chosen
+    out.question = chosen == "words" and (question or len(units) > 1 or not typed_together)
 
 
 def _unit(raw: str, out: ParsedQuery, negate: bool = False) -> Unit | None:
@@ -174,8 +274,9 @@ def _has_content(text: str) -> bool:
     return bool(words(normalize(text)))
 
 
-def unit_node(unit: Unit, grams_only: bool = False) -> Node:
-    """What one unit of the box matches, with its ranking weights."""
+def unit_node(unit: Unit, grams_only: bool = False, near: bool = True) -> Node:
+    """What one unit of the box matches, with its ranking weights; `near`: also with one
+    character misread."""
     if unit.field == "year":
         years = _years(unit.text)
         return Range("year", *years) if years else MatchNone()
@@ -195,7 +296,7 @@ def unit_node(unit: Unit, grams_only: bool = False) -> Node:
         if grams:
             alts.append(_phrase("title_grams", grams))
         return Bool(should=tuple(alts))
-    node = _text_node(unit.text, unit.field, unit.phrase, grams_only)
+    node = _text_node(unit.text, unit.field, unit.phrase, grams_only, near=near)
     if not unit.also:
         return node
     # Other names rank a little below the words typed; an agency's other name also matches
@@ -215,7 +316,7 @@ def unit_node(unit: Unit, grams_only: bool = False) -> Node:
 
 
 def _text_node(text: str, field: str | None, phrase: bool, grams_only: bool,
-               scale: tuple[float, float] | None = None) -> Node:
+               scale: tuple[float, float] | None = None, near: bool = True) -> Node:
     """The text in titles and bodies; `scale` (words, bigrams) marks another name of what was
     typed: its weights scaled, an exact title below one typed, and no 文号 or near-miss
     clauses of its own."""
@@ -247,10 +348,9 @@ def _text_node(text: str, field: str | None, phrase: bool, grams_only: bool,
         elif series:
             should.append(_series(series))
         numbered = bool(canonical or series)
-    if field is None and not phrase and not numbered:
-        near = near_misses("body_grams", gs)
-        if near:
-            should.append(ConstScore(near[0] if len(near) == 1 else Bool(should=tuple(near)), NEAR_SCORE))
+    misses = near_misses("body_grams", gs) if field is None and not phrase and not numbered and near else []
+    if misses:
+        should.append(ConstScore(misses[0] if len(misses) == 1 else Bool(should=tuple(misses)), NEAR_SCORE))
     return Bool(should=tuple(should))
 
 
@@ -317,9 +417,43 @@ def _phrase(fieldname: str, tokens: tuple[str, ...]) -> Node:
 
 
 def to_node(parsed: ParsedQuery) -> Node:
+    exact = _exact_node(parsed)
+    if parsed.reading != "words":
+        return exact
+    each = [_word_node(w) for w in parsed.keywords]
+    if parsed.question:
+        # Any of the words; typed side by side, found side by side ranks first.
+        return Bool(should=(*each, *_side_by_side(parsed.keywords)))
+    # Keywords typed together: what the exact reading finds, in its order and above the rest,
+    # then what holds all the words apart.
+    return Bool(should=(exact, ConstScore(_exact_node(parsed, near=False), EXACT_FIRST), Bool(must=tuple(each))))
+
+
+# Keywords typed together: what holds them as typed ranks above what holds them apart.
+EXACT_FIRST = 100.0
+# A question's words: each word scores as typed in the title or body, and by its bigrams
+# where the text cuts it otherwise (留置权 in 行使留置权的); side by side as typed, a little more.
+W_SIDE_BY_SIDE = 0.5
+MAX_SIDE_BY_SIDE = 8  # pairs of neighbouring words scored as phrases, at most
+
+
+def _word_node(word: str) -> Node:
+    should: list[Node] = [Boost(Term("title_words", word), W_TITLE_WORDS), Term("body_words", word)]
+    gs = tuple(bigrams(word))
+    if len(gs) > 1 or (gs and len(gs[0]) == 2 and _CJK.match(gs[0])):
+        should += [Boost(_phrase("title_grams", gs), W_TITLE_GRAMS), Boost(_phrase("body_grams", gs), W_BODY_GRAMS)]
+    return Bool(should=tuple(should))
+
+
+def _side_by_side(keywords: tuple[str, ...]) -> tuple[Node, ...]:
+    pairs = list(zip(keywords, keywords[1:]))[:MAX_SIDE_BY_SIDE]
+    return tuple(Boost(Phrase("body_words", pair), W_SIDE_BY_SIDE) for pair in pairs)
+
+
+def _exact_node(parsed: ParsedQuery, near: bool = True) -> Node:
     must: list[Node] = []
     for group in parsed.groups:
-        alts = [unit_node(u) for u in group]
+        alts = [unit_node(u, near=near) for u in group]
         must.append(alts[0] if len(alts) == 1 else Bool(should=tuple(alts)))
     if parsed.year_from is not None:
         must.append(Range("year", parsed.year_from, parsed.year_to))

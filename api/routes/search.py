@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 import math
+from dataclasses import replace
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -16,8 +17,12 @@ from analysis.abbreviations import names_for
 from api.admission import admit_search
 from api.deps import get_audience, get_engine, get_settings
 from api.errors import ERROR_RESPONSES, bad_request
+from api import passages
 from api.highlight import QueryTerms, lead, query_terms, snippets
-from api.schemas import DidYouMeanOut, ExpandedOut, HitOut, LooserOut, SearchOut, SnippetOut, SuggestOut
+from api.schemas import (
+    AnswerOut, DidYouMeanOut, ExpandedOut, HitOut, LooserOut, PassageOut, ReadingOut, SearchOut, SnippetOut,
+    SuggestOut,
+)
 from engine import Engine
 from engine.base import RESULT_WINDOW, InvalidCursor
 from engine.model import Audience, Hit
@@ -133,7 +138,12 @@ def _plain(v: Any) -> bool:
     return isinstance(v, str) and len(v) <= MAX_VALUE_CHARS
 
 
-def hit_out(hit: Hit, terms: QueryTerms, versions: dict[str, int] | None = None) -> HitOut:
+PASSAGES_PER_HIT = 2
+ANSWERS = 3
+
+
+def hit_out(hit: Hit, terms: QueryTerms, versions: dict[str, int] | None = None,
+            best: list[PassageOut] | None = None) -> HitOut:
     f = hit.fields
     pages = f.get("page_text", [])
     snips = snippets(pages, terms.for_pages(pages)) if terms else []
@@ -146,8 +156,28 @@ def hit_out(hit: Hit, terms: QueryTerms, versions: dict[str, int] | None = None)
         year=f.get("year"), pages=f.get("pages"), archival_code=f.get("archival_code"),
         score=round(hit.score, 4), snippets=[SnippetOut(page=s.page, html=s.html) for s in snips],
         effective=f.get("effective"), ended=f.get("ended"), relation_flags=f.get("relation_flags", []),
-        other_versions=(versions or {}).get(f.get("version_group", ""), 0),
+        other_versions=(versions or {}).get(f.get("version_group", ""), 0), passages=best or [],
     )
+
+
+def best_passages(hits: list[Hit], parsed: syntax.ParsedQuery, terms: QueryTerms
+                  ) -> tuple[list[list[PassageOut]], list[AnswerOut]]:
+    """Words reading: each hit's best passages, and for a question the best across the hits."""
+    per_hit: list[list[PassageOut]] = [[] for _ in hits]
+    if parsed.reading != "words" or not hits:
+        return per_hit, []
+    docs = [(h.id, h.fields.get("page_text", [])) for h in hits]
+    scored = passages.score(docs, parsed.keywords)
+    answers: list[AnswerOut] = []
+    for s in scored:
+        p, n = s.passage, s.doc
+        out = dict(label=p.label, page=p.page, start=p.start, score=round(s.score, 3),
+                   html=passages.shown(p, terms.for_pages(docs[n][1])))
+        if len(per_hit[n]) < PASSAGES_PER_HIT:
+            per_hit[n].append(PassageOut(**out))
+        if parsed.question and len(answers) < ANSWERS:
+            answers.append(AnswerOut(**out, id=hits[n].id, title=hits[n].fields.get("title", "")))
+    return per_hit, answers
 
 
 @router.get("/search", response_model=SearchOut, responses=ERROR_RESPONSES,
@@ -175,6 +205,9 @@ def search(
     cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_CHARS, description="next_cursor of the previous page")] = None,
     expand: Annotated[bool, Query(description="also search other names of agencies and laws typed (国办 → "
                                               "国务院办公厅); false: the typed words only")] = True,
+    reading: Annotated[Literal["auto", "exact", "words"], Query(
+        description="auto: a question or keywords typed together are read as words, the rest exactly; "
+                    "exact: all of it, in order; words: as words that should match")] = "auto",
     engine: Engine = Depends(get_engine),
     audience: Audience = Depends(get_audience),
     settings: Settings = Depends(get_settings),
@@ -188,10 +221,11 @@ def search(
     params |= {k: v for k, v in (("valid_on", day), ("relation", relation), ("versions", versions))
                if v and v != "group"}
     # The staff's own table in the data directory is read again when it changes.
-    parsed = syntax.parse(q, names_for(settings.data) if expand else None)
+    parsed = syntax.parse(q, names_for(settings.data) if expand else None, reading)
     filters = filters_from(params)
-    # A cursor belongs to one reading of the query: with or without the other names.
-    fingerprint = _fingerprint(q, params if expand else {**params, "expand": False}, sort)
+    # A cursor belongs to one reading of the query: with or without the other names, exact or as words.
+    fingerprint = _fingerprint(q, {**params, **({} if expand else {"expand": False}),
+                                   **({} if reading == "auto" else {"reading": reading})}, sort)
     after = decode_cursor(cursor, fingerprint) if cursor else None
     if after is None and page * size > MAX_WINDOW:
         raise bad_request(f"超过 {MAX_WINDOW} 条请使用 cursor 翻页 / beyond {MAX_WINDOW} results use the cursor")
@@ -206,10 +240,23 @@ def search(
         result = engine.search(spec, audience)
     except InvalidCursor as exc:
         raise bad_request("翻页游标无效 / invalid cursor") from exc
+    if result.total == 0 and reading == "auto" and parsed.other_reading == "words" and not after \
+            and len(parsed.units()) == 1:
+        # Read exactly, a sentence typed as it is asked finds nothing: read it as words (the
+        # page says so and offers the exact reading back). Words typed apart are offered the
+        # looser reading instead, as before.
+        parsed = syntax.parse(q, names_for(settings.data) if expand else None, "words")
+        parsed.fallback = True
+        node = syntax.to_node(parsed)
+        if versions_grouped:
+            filters = grouped(engine, node, filters_from(params), audience)
+        spec = replace(spec, query=node, filters=filters)
+        result = engine.search(spec, audience)
     terms = query_terms(parsed)
     counts = other_versions(engine, (h.fields.get("version_group", "") for h in result.hits), audience,
                             {k: v for k, v in filters.items() if k == "access"}) if versions_grouped else {}
-    hits = [hit_out(h, terms, counts) for h in result.hits]
+    per_hit, answers = best_passages(result.hits, parsed, terms)
+    hits = [hit_out(h, terms, counts, best) for h, best in zip(result.hits, per_hit)]
     next_cursor = None
     more = bool(after) or spec.offset + len(hits) < result.total
     if len(hits) == size and more and result.hits[-1].sort is not None:
@@ -224,6 +271,9 @@ def search(
         took_ms=round(result.took_ms, 2), page=page, size=size, next_cursor=next_cursor, looser=looser,
         expanded=[ExpandedOut(typed=t, names=list(n)) for t, n in parsed.expansions()],
         did_you_mean=_did_you_mean(engine, audience, parsed, filters) if nothing else [],
+        reading=ReadingOut(used=parsed.reading, question=parsed.question, words=list(parsed.keywords),
+                           other=parsed.other_reading, fallback=parsed.fallback) if parsed.other_reading else None,
+        answers=answers if page == 1 and not after else [],
     )
 
 

@@ -1,0 +1,161 @@
+"""Questions people ask (tests/data/stard-dev.jsonl.xz: 308 real questions with the articles that
+answer them) over the relevance corpus (the 300 laws, the seed speech and its scan, the State
+Council pages), on chayue and on SQLite FTS5 over the same tokens (OR of the question's jieba
+words, bm25; its passage shown is the hit's first snippet-bearing article, cut as ours are):
+
+- law@10: the answering law among the first 10 hits;
+- article@3: an answering article among the first 3 passages shown (chayue: 最相关条款; FTS5:
+  the best-scoring articles of its first hits, scored as ours are, so only the document
+  ranking differs);
+- empty: questions that find nothing.
+
+Counted over the questions whose answering law is in the collection (a question answered by
+a 司法解释 or 条例 the collection lacks can only be answered by a related law), and over all.
+
+    .venv/bin/python -m bench.questions [--out bench/out]    # prints the figures as JSON"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import lzma
+import re
+import shutil
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from bench.corpus import OUT
+
+DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "stard-dev.jsonl.xz"
+_ARTICLE = re.compile(r"(第[一二三四五六七八九十百千零]+条(?:之[一二三四五六七八九十]+)?)$")
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str
+    answers: frozenset[tuple[str, str]]  # (law title as in the collection, 第X条)
+    in_collection: bool
+
+
+def questions(titles: set[str]) -> list[Question]:
+    out = []
+    with lzma.open(DATA, "rt", encoding="utf-8") as f:
+        for line in f:
+            row = json.loads(line)
+            answers = set()
+            for article in row["articles"]:
+                m = _ARTICLE.search(article)
+                if not m:
+                    continue
+                law = article[:m.start()]
+                law = law if law in titles else f"中华人民共和国{law}"
+                answers.add((law, m.group(1)))
+            out.append(Question(row["question"], frozenset(answers), any(law in titles for law, _ in answers)))
+    return out
+
+
+# What a search gives back for the measure: the titles of its first 10 hits, the (title, label)
+# of its first 3 passages shown, how many it found, and how long it took (ms).
+Answer = tuple[list[str], list[tuple[str, str | None]], int, float]
+
+
+def evaluate(qs: list[Question], search: Callable[[str], Answer]) -> dict[str, Any]:
+    rows = []
+    for q in qs:
+        titles, shown, total, ms = search(q.text)
+        rows.append((q, any(law in titles for law, _ in q.answers),
+                     any(s in q.answers for s in shown), total == 0, ms))
+    inside = [r for r in rows if r[0].in_collection]
+
+    def share(rs: list, i: int) -> float:
+        return round(sum(1 for r in rs if r[i]) / max(1, len(rs)), 3)
+
+    times = sorted(r[4] for r in rows)
+    return {"questions": len(rows), "in_collection": len(inside),
+            "law@10": share(inside, 1), "article@3": share(inside, 2), "empty": sum(1 for r in rows if r[3]),
+            "law@10 all": share(rows, 1), "article@3 all": share(rows, 2),
+            "p50 ms": round(statistics.median(times), 1), "p99 ms": round(times[int(0.99 * (len(times) - 1))], 1)}
+
+
+def measure(out: Path) -> dict[str, Any]:
+    from analysis.abbreviations import names_for
+    from api.highlight import query_terms
+    from api.routes.search import HIT_FIELDS, best_passages
+    from bench.relevance import _fts5
+    from engine import Engine, syntax
+    from engine.embedded import open_embedded
+    from engine.model import Audience, Hit
+    from engine.query import SearchSpec
+    from engine.record import to_record
+    from tests.relevance import cases
+
+    corpus = cases.corpus()
+    records = [to_record(d) for d in corpus.documents]
+    titles = {d.title for d in corpus.documents}
+    qs = questions(titles)
+    data = out / "questions-index"
+    shutil.rmtree(data, ignore_errors=True)
+    backend = open_embedded(data, writable=True)
+    backend.upsert(records)
+    backend.commit()
+    engine = Engine(backend)
+    names = names_for(None)
+
+    def answer(parsed: syntax.ParsedQuery, hits: list[Hit], total: int, started: float) -> Answer:
+        _, answers = best_passages(hits, parsed, query_terms(parsed))
+        return ([h.fields.get("title", "") for h in hits], [(a.title, a.label) for a in answers],
+                total, (time.perf_counter() - started) * 1000)
+
+    def ours(q: str) -> Answer:
+        started = time.perf_counter()
+        parsed = syntax.parse(q, names)
+        res = engine.search(SearchSpec(query=syntax.to_node(parsed), size=10, fields=HIT_FIELDS), Audience.public)
+        if res.total == 0 and parsed.other_reading == "words" and len(parsed.units()) == 1:  # as the api does (api/routes/search.py)
+            parsed = syntax.parse(q, names, "words")
+            res = engine.search(SearchSpec(query=syntax.to_node(parsed), size=10, fields=HIT_FIELDS), Audience.public)
+        return answer(parsed, res.hits, res.total, started)
+
+    db = out / "questions-fts5.sqlite"
+    _fts5(db, records)
+    from bench.build import fts5_connect
+
+    con = fts5_connect(db)
+
+    def fts5(q: str) -> Answer:
+        started = time.perf_counter()
+        parsed = syntax.parse(q, None, "words")
+        parsed.question = True  # every passage shown as ours, from FTS5's documents
+        ws = [w.replace('"', '""') for w in parsed.keywords]
+        if not ws:
+            return [], [], 0, 0.0
+        expr = " OR ".join(f'"{w}"' for w in ws)
+        total = con.execute("SELECT count(*) FROM fts WHERE fts MATCH ?", (f"body_words : ({expr})",)).fetchone()[0]
+        found = con.execute(
+            "SELECT d.id, d.title, d.page_text_json FROM fts JOIN docs d ON d.rowid = fts.rowid "
+            "WHERE fts MATCH ? ORDER BY bm25(fts, 4.0, 1.0, 1.0, 0.25) LIMIT 10",
+            (f"{{title_words body_words}} : ({expr})",)).fetchall()
+        hits = [Hit(id=i, score=0.0, fields={"title": t, "page_text": json.loads(p)}) for i, t, p in found]
+        return answer(parsed, hits, total, started)
+
+    result = {"chayue": evaluate(qs, ours), "fts5": evaluate(qs, fts5), "docs": len(records)}
+    engine.close()
+    con.close()
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", type=Path, default=OUT)
+    args = p.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    json.dump(measure(args.out), sys.stdout, ensure_ascii=False, indent=1)
+    print()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
