@@ -224,7 +224,7 @@ def _read(out: ParsedQuery, reading: str) -> None:
                       and all(len(w) > 1 or w in function_words() for w in typed)
                       and len(text) <= KEYWORD_MAX_CHARS and not _PUNCTUATION.search(text))
     auto: Reading = "words" if question or typed_together else "exact"
-    chosen = auto if reading not in READINGS else reading  # type: ignore[assignment]
+    chosen: Reading = "exact" if reading == "exact" else "words" if reading == "words" else auto
     # The words reading of one word is that word: nothing to offer or to change.
     if len(keywords) < 2 and not question:
         return
