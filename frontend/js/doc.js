@@ -273,6 +273,7 @@ function renderPages(doc) {
   const root = clear($("pages"));
   const terms = termsOf(doc);
   const pattern = terms.length ? new RegExp(terms.map(escapeRegExp).join("|"), "giu") : null;
+  const seen = new Set();
   for (const page of doc.pages || []) {
     const n = page.number;
     const conf = percent(page.confidence);
@@ -284,7 +285,7 @@ function renderPages(doc) {
         conf === null ? "识别置信度低" : `识别置信度低（${conf}%）`) : null);
     const warning = low ? h("p", { class: "ocr-note" },
       "此页文字由机器从扫描件识别，可能有错漏，请以原件图像为准。") : null;
-    const text = h("div", { class: "page-text", lang: "zh-CN" }, highlight(reflow(page.text || ""), pattern, n));
+    const text = h("div", { class: "page-text", lang: "zh-CN" }, withArticles(reflow(page.text || ""), pattern, n, seen));
     if (!page.text) text.append(h("p", { class: "muted" }, "此页无可检索文字。"));
     const src = pageImageUrl(doc, n);
     const figure = src ? h("figure", { class: "page-image" },
@@ -374,6 +375,25 @@ function termsOf(doc) {
 
 function escapeRegExp(s) {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+// An article (第十五条) starts a line: an anchor before it (#art-第十五条, its first one in the
+// document), so a search's passage opens the document there.
+const ARTICLE_START = /^[ \t\u3000]*(第[一二三四五六七八九十百千零〇两\d]+条(?:之[一二三四五六七八九十]+)?)(?=[\s\u3000])/gmu;
+
+function withArticles(text, pattern, page, seen) {
+  const frag = document.createDocumentFragment();
+  let last = 0;
+  for (const m of text.matchAll(ARTICLE_START)) {
+    const id = `art-${m[1]}`;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    frag.append(highlight(text.slice(last, m.index), pattern, page));
+    frag.append(h("span", { id, class: "article-anchor" }));
+    last = m.index;
+  }
+  frag.append(highlight(text.slice(last), pattern, page));
+  return frag;
 }
 
 function highlight(text, pattern, page) {

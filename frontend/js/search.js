@@ -133,6 +133,7 @@ function searchApiParams(s) {
   params.set("page", String(s.page));
   params.set("size", String(PAGE_SIZE));
   if (s.expand === false) params.set("expand", "false");
+  if (s.reading) params.set("reading", s.reading);
   return params;
 }
 
@@ -183,7 +184,9 @@ function render(data) {
 
 function renderNotice(data, total) {
   clear(els.notice);
+  renderReading(data.reading);
   renderExpanded(data.expanded || []);
+  renderAnswers(data.answers || []);
   if (total) return;
   const filtered = Object.keys(state.filters).length || state.date_from || state.date_to;
   const box = h("div", { class: "empty" });
@@ -221,6 +224,47 @@ function renderNotice(data, total) {
   }
   box.append(tips);
   els.notice.append(box);
+}
+
+// How the query was read, with a link to the other reading (DESIGN.md, "Reading a query").
+function renderReading(reading) {
+  if (!reading || !reading.other) return;
+  const words = (reading.words || []).map((w) => `“${w}”`).join("");
+  const href = searchUrl({ ...cloneState(state), reading: reading.other, page: 1 });
+  const link = (text) => h("a", { href, "data-spa": "1", class: "other-reading",
+    onclick: spaLink(href, (u) => goToHref(u, { focusResults: true })) }, text);
+  let said;
+  if (reading.used === "exact") {
+    said = ["按原文精确检索（全部字词相连）。", link("按词检索（不要求相连）")];
+  } else if (reading.question) {
+    said = [h("strong", {}, reading.fallback ? "按原文未找到，已按问题检索" : "按问题检索"),
+      `：查找含有${words}的文件，不要求全部出现，最相关的条款排在前面。`, link("按原文精确检索")];
+  } else {
+    said = [h("strong", {}, "按词检索"), `：${words}相连的排在前面，不相连的也列出。`, link("只看原文相连的结果")];
+  }
+  els.notice.append(h("p", { class: "reading", "data-reading": reading.used }, ...said));
+}
+
+// A question's first page: the articles that answer it best, across the documents found.
+function renderAnswers(answers) {
+  if (!answers.length) return;
+  const list = h("ol", { class: "answers-list" });
+  for (const a of answers) {
+    const href = passageHref(a.id, a);
+    list.append(h("li", { class: "answer" },
+      h("p", { class: "answer-source" },
+        h("a", { href, class: "answer-link" }, a.label ? `${a.title} ${a.label}` : a.title),
+        a.page ? h("span", { class: "page-ref" }, `第 ${a.page} 页`) : null),
+      h("p", { class: "answer-text" }, markedText(a.html))));
+  }
+  els.notice.append(h("section", { class: "answers", "aria-labelledby": "answers-heading" },
+    h("h2", { id: "answers-heading", class: "answers-heading" }, "最相关条款"), list));
+}
+
+// The document view opened at a passage: at its article (第X条) where it has one, else its page.
+function passageHref(id, p) {
+  const anchor = p.label ? `art-${p.label}` : `page-${p.page}`;
+  return `${docUrl(id, state.q)}#${encodeURIComponent(anchor)}`;
 }
 
 // "也搜索了：国务院办公厅" with a link to the typed words alone (expand=0), or, when that is
@@ -271,7 +315,13 @@ function renderHits(hits, total) {
         ...flags.map((f) => h("span", { class: "hit-flag" }, f)))
       : null;
     const snippets = h("ul", { class: "snippets" });
-    for (const snip of hit.snippets || []) {
+    // Read as words, a hit shows its best articles or paragraphs; otherwise its snippets.
+    for (const p of hit.passages || []) {
+      snippets.append(h("li", { class: "snippet passage" },
+        h("a", { class: "page-ref passage-ref", href: passageHref(hit.id, p) }, p.label || `第 ${p.page} 页`),
+        h("span", { class: "snippet-text" }, markedText(p.html))));
+    }
+    for (const snip of (hit.passages || []).length ? [] : hit.snippets || []) {
       const pageHref = `${href}#page-${encodeURIComponent(snip.page)}`;
       snippets.append(h("li", { class: "snippet" },
         snip.page ? h("a", { class: "page-ref", href: pageHref, "aria-label": `打开第 ${snip.page} 页` }, `第 ${snip.page} 页`) : null,
@@ -448,8 +498,9 @@ function pageWindow(current, pages) {
 
 async function submitQuery(q) {
   await kioskReady;
-  // A new query searches the other names again, whatever the last one asked.
-  const next = { ...cloneState(state), q: q.trim(), page: 1, expand: true };
+  // A new query searches the other names again and is read as the server judges, whatever
+  // the last one asked.
+  const next = { ...cloneState(state), q: q.trim(), page: 1, expand: true, reading: "" };
   if (!next.q && !Object.keys(next.filters).length && !next.date_from && !next.date_to) {
     if (kiosk.on) history.replaceState(null, "", startUrl());
     else history.pushState(null, "", startUrl());

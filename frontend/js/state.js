@@ -4,6 +4,7 @@
 export const FILTER_FIELDS = ["collection", "agency", "year", "category", "doc_type", "validity", "relation", "fonds", "valid_on"];
 export const SORTS = ["relevance", "date_desc", "date_asc"];
 export const PAGE_SIZE = 10;
+export const READINGS = ["exact", "words"];
 
 // The result list last shown in this tab, so the document view can link back to it with
 // its filters and page (the server sends no Referer). Kiosk reset clears it with the rest.
@@ -31,6 +32,9 @@ export function readSearchState(search = location.search) {
     page,
     // expand=0: the typed words only, without the other names of agencies and laws
     expand: params.get("expand") !== "0",
+    // reading=exact|words: how the query is read; empty: as the server judges (a question
+    // or keywords as words, the rest exactly)
+    reading: READINGS.includes(params.get("reading")) ? params.get("reading") : "",
   };
 }
 
@@ -59,6 +63,7 @@ export function searchParams(state, { withTerminal = true, explicitSort = false 
   if (state.sort !== "relevance" || explicitSort) params.set("sort", state.sort);
   if (state.page > 1) params.set("page", String(state.page));
   if (state.expand === false) params.set("expand", "0");
+  if (state.reading) params.set("reading", state.reading);
   if (withTerminal) for (const [k, v] of terminalParams()) params.set(k, v);
   return params;
 }

@@ -355,3 +355,46 @@ def test_words_typed_apart_rank_the_document_holding_them_side_by_side_first(apa
     there (全监): a document holding 方案管理 and 档案 elsewhere counts for 档案 管理 as well
     (engine/syntax.py _adjacent). In titles, and for a passage, the phrase."""
     assert ids(apart, "安全 监督") == ["k_title", "k_side", "k_apart"]
+
+
+# -- a question or keywords typed together, read as words ---------------------------------
+
+READING_DOCS = (
+    _doc("k_together", "关于档案开放的通知", FILLER + "推进档案开放，方便群众利用。" + FILLER),
+    _doc("k_apart", "关于档案工作的意见", FILLER + "档案工作要适应形势。" + FILLER + "逐步开放历史资料。" + FILLER),
+    _doc("k_one", "关于档案保管的意见", FILLER + "档案保管要安全。" + FILLER * 2),
+    _doc("q_answer", "农村土地承包合同管理办法", FILLER + "第十条　承包合同违反民主议定程序的，该承包合同无效。" + FILLER),
+    _doc("q_title", "关于承包合同效力的规定", FILLER + "合同的订立应当遵循法定程序。" + FILLER),
+    _doc("q_some", "关于民主管理的意见", FILLER + "村务实行民主管理。" + FILLER * 2),
+    _doc("q_none", "关于会议安排的通知", FILLER * 3),
+)
+reading = engines_with(READING_DOCS, "reading")
+
+
+def test_keywords_typed_together_find_them_apart_too_below_those_side_by_side(reading):
+    # Read exactly, 档案开放 finds only the document holding it as typed.
+    exact = [h.id for h in reading.search(SearchSpec(query=syntax.to_node(syntax.parse("档案开放", reading="exact")),
+                                                     size=ALL), Audience.public).hits]
+    assert exact == ["k_together"]
+    assert ids(reading, "档案开放") == ["k_together", "k_apart"]  # all the words must be there, apart or not
+
+
+def test_a_question_finds_what_holds_its_words_not_all_of_them(reading):
+    q = "违反民主议定程序的承包合同是否有效？"
+    parsed = syntax.parse(q)
+    assert parsed.reading == "words" and parsed.question
+    assert "是否" not in parsed.keywords and "的" not in parsed.keywords
+    found = ids(reading, q)
+    # More of the words, and words side by side, rank first; one word (民主) is enough to be found.
+    assert found[0] == "q_answer"
+    assert set(found) == {"q_answer", "q_title", "q_some"}
+    exact = [h.id for h in reading.search(SearchSpec(query=syntax.to_node(syntax.parse(q, reading="exact")),
+                                                     size=ALL), Audience.public).hits]
+    # The question as one phrase (what every question was before) finds at most the document
+    # holding half of it whole.
+    assert set(exact) <= {"q_answer"}
+
+
+def test_words_in_a_title_rank_above_the_same_words_in_a_body(reading):
+    found = ids(reading, "承包合同的效力怎么认定")
+    assert found.index("q_title") < found.index("q_answer")
