@@ -161,6 +161,24 @@ def relevance_rows(table: Table, args: argparse.Namespace) -> None:
                   f"{r['fts5_mrr']:.3f} · {r['fts5_recall']:.3f} · {r['fts5_zero']:.3f} (FTS5)", "", goal, ok)
 
 
+def question_rows(table: Table, args: argparse.Namespace) -> None:
+    """The 308 real questions (bench/questions.py): law@10, article@3, questions finding nothing."""
+    try:
+        r = run_json(["bench.questions", "--out", str(args.out)])
+    except RuntimeError as exc:
+        table.add("relevance", "bench/questions.py failed", "", str(exc).strip().splitlines()[-1][:160])
+        return
+    ours, fts5 = r["chayue"], r["fts5"]
+    table.add("relevance", f"questions ({ours['in_collection']} of {ours['questions']} answered in the collection): "
+              "law@10 · article@3 · finding nothing", f"{r['docs']}",
+              f"{ours['law@10']:.3f} · {ours['article@3']:.3f} · {ours['empty']}",
+              f"{fts5['law@10']:.3f} · {fts5['article@3']:.3f} · {fts5['empty']} (FTS5)", "",
+              "law@10 ≥ 0.95, article@3 ≥ 0.6, none empty",
+              met(ours["law@10"] >= 0.95 and ours["article@3"] >= 0.6 and ours["empty"] == 0))
+    table.add("relevance", "questions, in process: p50 · p99 ms", f"{r['docs']}",
+              f"{ours['p50 ms']} · {ours['p99 ms']}", f"{fts5['p50 ms']} · {fts5['p99 ms']} (FTS5)", "", "", "")
+
+
 def engine_size(table: Table, notes: list[str], pool: corpus.Pool, size: int, args: argparse.Namespace,
                 log: Callable[[str], None], first: bool) -> dict[str, Any]:
     """Build (or reuse) the embedded index and the FTS5 baseline at one size, then time the
@@ -402,6 +420,8 @@ def main(argv: list[str] | None = None) -> int:
         analysis_row(table, args)
         log("relevance of the queries people type (bench/relevance.py)")
         relevance_rows(table, args)
+        log("questions people ask (bench/questions.py)")
+        question_rows(table, args)
 
     engine_rows = {size: engine_size(table, notes, pool, size, args, log, first=i == 0) for i, size in enumerate(sizes)}
     memory_rows(table, engine_rows)
