@@ -75,7 +75,11 @@ class Fts5Search:
         con.execute("DELETE FROM temp.m")
         must = []
         doc_numbers = []
-        for group in parsed.groups:
+        # Read as a question, the query is any of its words (the baseline a user would write:
+        # an OR of jieba words, bm25); read as keywords, all of them.
+        groups = [[syntax.Unit(w)] for w in parsed.keywords] if parsed.reading == "words" else parsed.groups
+        joiner = " OR " if parsed.reading == "words" and parsed.question else " AND "
+        for group in groups:
             alts = []
             for u in group:
                 if u.field == "doc_number":
@@ -89,7 +93,7 @@ class Fts5Search:
                     doc_numbers.append(docnumber.key(canonical))
             if alts:
                 must.append(alts[0] if len(alts) == 1 else "(" + " OR ".join(alts) + ")")
-        expr = " AND ".join(must)
+        expr = joiner.join(must)
         for u in parsed.excluded:
             e = unit_expr(u)
             if e and expr:

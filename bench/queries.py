@@ -72,6 +72,8 @@ def shapes(pool: corpus.Pool, seed: int) -> list[Shape]:
         Shape("2 facet filters + date range", frequent,
               {"category": ["综合政务"], "doc_type": ["通知"], "date_from": "2010-01-01", "date_to": "2020-12-31"}),
         Shape("deep page (page 200)", frequent, page=200),
+        # A question as people ask it (issue 23): 10 words, read as any of them, with passages.
+        Shape("question", "单位违反民主议定程序订立的承包合同是否有效？应当如何处理"),
     ]
 
 
