@@ -29,15 +29,16 @@ import time
 DET_GLYPH = 13
 DET_SIDE_MIN = 736
 DET_PIXELS_MAX = 8_000_000
-# The text size is measured in vertical strips STRIP px wide: in each, the runs of rows that
-# hold ink are a line's characters (the gaps between them its leading); the median run of at
-# least RUN_MIN px is the characters' height.
+# The text size is measured in vertical strips STRIP px wide (text_size): in each, the runs
+# of rows that hold ink are a line's characters (the gaps between them its leading); the
+# median run of at least RUN_MIN px is the characters' height.
 STRIP = 32
 RUN_MIN = 3
-# What was read against what is printed: the share of the page's text ink (runs from half
-# to twice the characters' height; pictures, rules and specks are not text) under a found
-# line. Where runs of text ink are left uncovered, up to REREAD_MAX regions holding at least
-# REREAD_RUNS such runs are detected again at REREAD_SCALE times the page's scale.
+# What was read against what is printed: the share of the page's text ink (runs from
+# RUN_MIN px to twice the characters' height; pictures, rules and specks are not text) under
+# a found line. Where runs of text ink are left uncovered, up to REREAD_MAX regions holding
+# at least REREAD_RUNS such runs are detected again, at the scale their own characters need
+# and at least REREAD_SCALE times the page's.
 REREAD_RUNS = 12
 REREAD_MAX = 6
 REREAD_SCALE = 2.0
@@ -190,22 +191,36 @@ def main(threads):
         return (max(0, 4 * int(ys.min()) - pad), min(h, 4 * int(ys.max()) + 4 + pad),
                 max(0, 4 * int(xs.min()) - pad), min(w, 4 * int(xs.max()) + 4 + pad))
 
-    def text_size(inked_px):
-        """The height of the page's characters (px; 0: no text) and its runs of ink: per
-        vertical strip STRIP px wide, the rows (start, end) that hold ink, as arrays
+    def runs_of(inked_px, width):
+        """Per vertical strip `width` px wide, the runs of rows that hold ink, as arrays
         (strip, start, end)."""
         h, w = inked_px.shape
-        n = max(1, w // STRIP)
+        n = max(1, w // width)
         strips = np.zeros((n, h + 2), np.int8)
-        strips[:, 1:-1] = inked_px[:, :n * STRIP].reshape(h, n, -1).any(axis=2).T if w >= STRIP \
+        strips[:, 1:-1] = inked_px[:, :n * width].reshape(h, n, -1).any(axis=2).T if w >= width \
             else inked_px.any(axis=1)[None, :]
         d = np.diff(strips, axis=1)
         strip, start = np.nonzero(d == 1)
-        end = np.nonzero(d == -1)[1]
-        tall = end - start
-        runs = (strip, start, end)
-        text = tall[(tall >= RUN_MIN) & (tall <= h // 4)]
-        return (float(np.median(text)) if len(text) else 0.0), runs
+        return strip, start, np.nonzero(d == -1)[1]
+
+    def text_size(inked_px):
+        """The height of the page's characters (px; 0: no text), its runs of ink (runs_of)
+        and the strips' width. A strip narrower than a character cuts 三 or 旦 into strokes:
+        measured in STRIP px strips, 22 pt characters at 200 dpi were 32 px, not 52; so they
+        are measured again in strips three such heights wide."""
+        def median(runs):
+            tall = runs[2] - runs[1]
+            text = tall[(tall >= RUN_MIN) & (tall <= inked_px.shape[0] // 4)]
+            return float(np.median(text)) if len(text) else 0.0
+
+        width = STRIP
+        runs = runs_of(inked_px, width)
+        glyph = median(runs)
+        if 3 * glyph > STRIP:
+            width = round(3 * glyph)
+            runs = runs_of(inked_px, width)
+            glyph = median(runs)
+        return glyph, runs, width
 
     def scale_for(glyph, shape, page_side):
         """The scale the page (of `page_side` px on its longer side) is detected at, its
@@ -230,38 +245,46 @@ def main(threads):
         boxes = out.boxes.astype(np.float32) - np.float32([pad["left"], pad["top"]])
         return boxes, list(crops)
 
-    def unread(runs, glyph, boxes, shape):
+    def unread(runs, width, glyph, boxes, shape):
         """The share of the page's text ink under the found lines' boxes, and the regions
-        (y0, y1, x0, x1) where text ink was left unread, most unread first."""
+        where text ink was left unread, most unread first: (y0, y1, x0, x1, the height of
+        the characters there). Text ink is runs from RUN_MIN px to twice the page's
+        characters' height: small print on a page of larger type counts too; pictures and
+        rules (longer runs) and specks do not."""
         strip, start, end = runs
         tall = end - start
-        text = (tall >= 0.5 * glyph) & (tall <= 2 * glyph)
+        text = (tall >= RUN_MIN) & (tall <= 2 * glyph)
         if not text.any():
             return 1.0, []
         strip, start, end, tall = strip[text], start[text], end[text], tall[text]
         covered = np.zeros(shape, np.uint8)
         if len(boxes):
             cv2.fillPoly(covered, [np.round(b).astype(np.int32) for b in boxes], 1)
-        n = max(1, shape[1] // STRIP)
-        centre = covered[(start + end) // 2, np.minimum(strip * STRIP + STRIP // 2, shape[1] - 1)]
-        read = centre.astype(bool)
-        share = float(tall[read].sum() / tall.sum())
+        n = max(1, shape[1] // width)
+        # A run is read when a found line covers its middle row anywhere in its strip.
+        strips = covered[:, :n * width].reshape(shape[0], n, -1).max(axis=2) if shape[1] >= width \
+            else covered.max(axis=1)[:, None]
+        left = ~strips[(start + end) // 2, strip].astype(bool)
+        share = 1 - float(tall[left].sum() / tall.sum())
         # Unread runs on a grid of cells a strip wide and a character high, joined with their
         # neighbours into regions.
         cell = max(1, round(glyph))
-        grid = np.zeros((shape[0] // cell + 1, n), np.uint8)
-        np.add.at(grid, (((start + end) // 2 // cell)[~read], strip[~read]), 1)
+        rows = (start + end)[left] // 2 // cell
+        grid = np.zeros((shape[0] // cell + 1, n), np.int32)
+        np.add.at(grid, (rows, strip[left]), 1)
         joined = cv2.dilate((grid > 0).astype(np.uint8), np.ones((3, 3), np.uint8))
         count, labels, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+        of_run = labels[rows, strip[left]]
         regions = []
         for label in range(1, count):
-            runs_in = int(grid[labels == label].sum())
-            if runs_in < REREAD_RUNS:
+            mine = tall[left][of_run == label]
+            if len(mine) < REREAD_RUNS:
                 continue
             x, y, w, h = stats[label, :4]
             pad = 2 * cell
-            regions.append((runs_in, (max(0, y * cell - pad), min(shape[0], (y + h) * cell + pad),
-                                      max(0, x * STRIP - pad), min(shape[1], (x + w) * STRIP + pad))))
+            regions.append((len(mine), (max(0, y * cell - pad), min(shape[0], (y + h) * cell + pad),
+                                        max(0, x * width - pad), min(shape[1], (x + w) * width + pad),
+                                        float(np.median(mine)))))
         regions.sort(key=lambda r: -r[0])
         return share, [r for _, r in regions[:REREAD_MAX]]
 
@@ -273,18 +296,19 @@ def main(threads):
         y0, y1, x0, x1 = inked(small)
         part = small[y0:y1, x0:x1]
         marked = ink(part)
-        glyph, runs = text_size(marked)
+        glyph, runs, width = text_size(marked)
         scale = scale_for(glyph, part.shape[:2], max(small.shape[:2]))
         boxes, crops = find(part, scale)
         note = {"glyph_px": round(glyph, 1), "det_scale": round(scale, 3)}
         if glyph:
-            share, regions = unread(runs, glyph, boxes, marked.shape)
+            share, regions = unread(runs, width, glyph, boxes, marked.shape)
             note["ink_read"] = round(share, 3)
             again = []
-            for ry0, ry1, rx0, rx1 in regions:
+            for ry0, ry1, rx0, rx1, small_glyph in regions:
                 region = part[ry0:ry1, rx0:rx1]
-                more, more_crops = find(region, min(scale * REREAD_SCALE, math.sqrt(
-                    DET_PIXELS_MAX / (region.shape[0] * region.shape[1]))))
+                # At the scale the characters there need, and at least twice the page's.
+                more, more_crops = find(region, min(max(scale * REREAD_SCALE, DET_GLYPH / small_glyph),
+                                                    math.sqrt(DET_PIXELS_MAX / (region.shape[0] * region.shape[1]))))
                 more = more + np.float32([rx0, ry0])
                 # Lines already found are not read twice: a new box whose centre lies in an
                 # old one is dropped.
@@ -297,7 +321,7 @@ def main(threads):
                     again.append([int(ry0 + y0), int(ry1 + y0), int(rx0 + x0), int(rx1 + x0)])
             if regions:
                 note["reread"] = again
-                note["ink_read_after"] = round(unread(runs, glyph, boxes, marked.shape)[0], 3)
+                note["ink_read_after"] = round(unread(runs, width, glyph, boxes, marked.shape)[0], 3)
         return boxes + np.float32([x0, y0]), crops, note
 
     from importlib.metadata import version
