@@ -1,7 +1,7 @@
 """OCR throughput and accuracy of each engine through our Ocr service against the raw
 engines on the same page files, and born-digital PDF throughput through pdf.py.
 
-    .venv/bin/python bench/bench_ocr.py [--pages 12] [--runs 1] [--pdf-pages 100]
+    .venv/bin/python bench/bench_ocr.py [--pages 12] [--runs 1] [--pdf-pages 100] [--sets renders,real,dense]
 
 Three sets of pages, each saved as image files: renders of real laws at 300 dpi with a red
 seal, skew and speckle, as a scanner would deliver them; the real scanned pages of the
@@ -247,26 +247,32 @@ def main() -> None:
     ap.add_argument("--pages", type=int, default=12)
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--pdf-pages", type=int, default=100)
+    ap.add_argument("--sets", default="renders,real,dense",
+                    help="page sets to read, comma-separated: renders, real, dense")
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         (tmp / "synthetic").mkdir()
         (tmp / "real").mkdir()
+        sets = args.sets.split(",")
+        if "dense" in sets:
+            (tmp / "dense").mkdir()
+            dense = P.dense_cases(REAL)
+            for i, case in enumerate(dense):
+                case.image.save(tmp / "dense" / f"dense{i}.png")
+            run_set("dense small print", tmp / "dense", [tmp / "dense" / f"dense{i}.png" for i in range(len(dense))],
+                    [c.text for c in dense], args.runs)
         paths, texts = _synthetic(tmp / "synthetic", args.pages)
-        run_set("sealed, skewed, speckled renders at 300 dpi", tmp / "synthetic", paths, texts, args.runs)
+        if "renders" in sets:
+            run_set("sealed, skewed, speckled renders at 300 dpi", tmp / "synthetic", paths, texts, args.runs)
         real_paths, truths = _real(tmp / "real")
-        if real_paths:
+        if "real" in sets and real_paths:
             run_set("real scanned pages", tmp / "real", real_paths, truths, args.runs)
-        else:
+        elif "real" in sets:
             print(f"\n(real scanned pages skipped: {REAL} is not beside this checkout)")
-        (tmp / "dense").mkdir()
-        dense = P.dense_cases(REAL)
-        for i, case in enumerate(dense):
-            case.image.save(tmp / "dense" / f"dense{i}.png")
-        run_set("dense small print", tmp / "dense", [tmp / "dense" / f"dense{i}.png" for i in range(len(dense))],
-                [c.text for c in dense], args.runs)
-
+        if "renders" not in sets:
+            return
         with Ocr(tmp / "synthetic" / "cache-rapid0", LANGS, workers=WORKERS) as ocr:  # filled by run 1
             # Its engines, loaded before the timing, read nothing: every page is a cache hit.
             wall, cpu, _ = _measure(lambda: [p.text for p in ocr.ocr_images(_opened(paths))],
