@@ -326,7 +326,7 @@ def main(threads):
 
     from importlib.metadata import version
     # What the cache keys a reading by: the package, and the settings that change the text.
-    reply(0, f"{version('rapidocr')} det@{DET_GLYPH}px>{DET_SIDE_MIN}<{DET_PIXELS_MAX} reread>{REREAD_RUNS}x{REREAD_SCALE} inked<{INK_BELOW_PAPER}+{INK_PAD} rec{REC_MIN_WIDTH} lines x{REC_SQUEEZE} <{REC_SMALL}:x{REC_SQUEEZE_SMALL}@{REC_HEIGHT} up-by-votes<{SURE}".encode())
+    reply(0, f"{version('rapidocr')} det@{DET_GLYPH}px>{DET_SIDE_MIN}<{DET_PIXELS_MAX} size{STRIP}>{RUN_MIN} reread>{REREAD_RUNS}x{REREAD_SCALE} inked<{INK_BELOW_PAPER}+{INK_PAD} rec{REC_MIN_WIDTH} lines x{REC_SQUEEZE} <{REC_SMALL}:x{REC_SQUEEZE_SMALL}@{REC_HEIGHT} up-by-votes<{SURE}".encode())
     while True:
         head = requests.read(12)
         if len(head) < 12:
