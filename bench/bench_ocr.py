@@ -1,14 +1,15 @@
 """OCR throughput and accuracy of each engine through our Ocr service against the raw
 engines on the same page files, and born-digital PDF throughput through pdf.py.
 
-    .venv/bin/python bench/bench_ocr.py [--pages 12] [--runs 1] [--pdf-pages 100]
+    .venv/bin/python bench/bench_ocr.py [--pages 12] [--runs 1] [--pdf-pages 100] [--sets renders,real,dense]
 
-Two sets of pages, each saved as image files: renders of real laws at 300 dpi with a red
-seal, skew and speckle, as a scanner would deliver them; and the real scanned pages of the
+Three sets of pages, each saved as image files: renders of real laws at 300 dpi with a red
+seal, skew and speckle, as a scanner would deliver them; the real scanned pages of the
 evaluation set (../shared/corpus/real, scored against tests/ocr_eval/truth), drawn as the
-indexer draws them. Every side starts from those files, two at a time: the raw
+indexer draws them; and the evaluation set's dense small print (pages.dense_cases: real
+report, magazine and table pages at 72 dpi, newspaper renders; characters 7-10 px, JPEG). Every side starts from those files, two at a time: the raw
 `tesseract page.png - -l chi_sim --psm 3` command (OMP_THREAD_LIMIT=1),
-raw RapidOCR (its defaults but one onnxruntime thread, in two processes), and our Ocr with
+raw RapidOCR (tests/ocr_eval/raw.py: its defaults but one onnxruntime thread, in two processes), and our Ocr with
 two workers and a cold cache for each engine (`rapid`, the default, and `tesseract`), which
 open the same files (starting the engine processes and loading their models is inside the
 timed run too). CPU seconds per page barely move with load, wall time does: look at both,
@@ -19,7 +20,6 @@ size (VmHWM) of each OCR engine process, read before the service closes them."""
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import statistics
@@ -39,6 +39,7 @@ from indexer.extract.pdf import PdfExtractor  # noqa: E402
 from indexer.ocr import Ocr  # noqa: E402
 from tests import inputs  # noqa: E402
 from tests.ocr_eval import pages as P  # noqa: E402
+from tests.ocr_eval import raw  # noqa: E402
 
 REAL = inputs.SHARED / "real"
 TRUTH = Path(__file__).resolve().parents[1] / "tests" / "ocr_eval" / "truth"
@@ -47,17 +48,6 @@ LANGS = "chi_sim+eng"
 WORKERS = 2
 # The raw command the issue measured against, as anyone would type it.
 RAW_TESSERACT = ["-l", "chi_sim", "--psm", "3"]
-# Raw RapidOCR as its README runs it (models from the wheel), one onnxruntime thread, the
-# texts of its lines joined: what the engine gives without our service around it.
-RAW_RAPID = """
-import json, sys
-from rapidocr import RapidOCR
-engine = RapidOCR(params={"Global.log_level": "critical",
-                          "EngineConfig.onnxruntime.intra_op_num_threads": 1,
-                          "EngineConfig.onnxruntime.inter_op_num_threads": 1})
-print(json.dumps(["\\n".join(engine(p).txts or ()) for p in sys.argv[1:]], ensure_ascii=False))
-"""
-
 
 def _cpu_seconds() -> float:
     """CPU time of this process and its waited-for children (the tesseract command, our
@@ -108,17 +98,6 @@ def _opened(paths: list[Path]) -> Iterator[Image.Image]:
     for path in paths:
         with Image.open(path) as im:
             yield im.convert("RGB")
-
-
-def _raw_rapid(paths: list[Path]) -> list[str]:
-    halves = [paths[0::2], paths[1::2]]
-    env = dict(os.environ, ORT_DISABLE_TELEMETRY="1")
-    procs = [subprocess.Popen([sys.executable, "-c", RAW_RAPID, *map(str, half)], env=env,
-                              stdout=subprocess.PIPE, text=True) for half in halves if half]
-    outs = [json.loads(p.communicate()[0]) for p in procs]
-    texts = [""] * len(paths)
-    texts[0::2], texts[1::2] = outs[0], (outs[1] if len(outs) > 1 else [])
-    return texts
 
 
 PEAK_RSS: dict[str, float] = {}
@@ -203,7 +182,7 @@ def run_set(title: str, tmp: Path, paths: list[Path], texts: list[str], runs: in
     n = len(paths)
     sides: dict[str, Callable[[int], list[str]]] = {
         "cli": lambda r: _cli(paths),
-        "raw-rapid": lambda r: _raw_rapid(paths),
+        "raw-rapid": lambda r: raw.read(paths, WORKERS),
         "rapid": lambda r: _ours(paths, tmp / f"cache-rapid{r}", "rapid"),
         "rapid-loaded": lambda r: _ours_loaded(paths, loaded[r]),
         "tesseract": lambda r: _ours(paths, tmp / f"cache-tess{r}", "tesseract"),
@@ -268,20 +247,32 @@ def main() -> None:
     ap.add_argument("--pages", type=int, default=12)
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--pdf-pages", type=int, default=100)
+    ap.add_argument("--sets", default="renders,real,dense",
+                    help="page sets to read, comma-separated: renders, real, dense")
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         (tmp / "synthetic").mkdir()
         (tmp / "real").mkdir()
+        sets = args.sets.split(",")
+        if "dense" in sets:
+            (tmp / "dense").mkdir()
+            dense = P.dense_cases(REAL)
+            for i, case in enumerate(dense):
+                case.image.save(tmp / "dense" / f"dense{i}.png")
+            run_set("dense small print", tmp / "dense", [tmp / "dense" / f"dense{i}.png" for i in range(len(dense))],
+                    [c.text for c in dense], args.runs)
         paths, texts = _synthetic(tmp / "synthetic", args.pages)
-        run_set("sealed, skewed, speckled renders at 300 dpi", tmp / "synthetic", paths, texts, args.runs)
+        if "renders" in sets:
+            run_set("sealed, skewed, speckled renders at 300 dpi", tmp / "synthetic", paths, texts, args.runs)
         real_paths, truths = _real(tmp / "real")
-        if real_paths:
+        if "real" in sets and real_paths:
             run_set("real scanned pages", tmp / "real", real_paths, truths, args.runs)
-        else:
+        elif "real" in sets:
             print(f"\n(real scanned pages skipped: {REAL} is not beside this checkout)")
-
+        if "renders" not in sets:
+            return
         with Ocr(tmp / "synthetic" / "cache-rapid0", LANGS, workers=WORKERS) as ocr:  # filled by run 1
             # Its engines, loaded before the timing, read nothing: every page is a cache hit.
             wall, cpu, _ = _measure(lambda: [p.text for p in ocr.ocr_images(_opened(paths))],

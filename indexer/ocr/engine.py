@@ -41,6 +41,12 @@ class Reading:
     # counter-clockwise as Image.rotate takes it (what clean.estimate_skew measures).
     angle: float = 0.0
     script: str = ""  # e.g. "chi_sim+eng" or "chi_tra" (tesseract), "ppocr" (RapidOCR)
+    # How the engine found the lines, where it says (RapidOCR): the characters' height
+    # measured on the page (`glyph_px`), the scale detected at (`det_scale`), the share of
+    # the page's text ink under a found line (`ink_read`) and, when much was left unread,
+    # the regions read again at a larger scale (`reread`: [top, bottom, left, right] on the
+    # page as given) and the share read after (`ink_read_after`).
+    detection: dict = field(default_factory=dict)
 
 
 class Engine(Protocol):

@@ -61,7 +61,7 @@ class RapidProcess(EngineProcess):
             raise OcrFailed(f"RapidOCR could not load its models: {self.greeting.decode()}")
         self.version = self.greeting.decode()
 
-    def lines(self, image: Image.Image) -> list[list]:
+    def lines(self, image: Image.Image) -> dict:
         rgb = image if image.mode in ("RGB", "L") else image.convert("RGB")
         channels = 3 if rgb.mode == "RGB" else 1
         head = struct.pack("<3i", rgb.width, rgb.height, channels)
@@ -103,14 +103,16 @@ class RapidEngine:
     def close(self) -> None:
         self.process.close()
 
-    def _lines(self, image: Image.Image) -> tuple[list[Line], dict[str, int], float]:
+    def _lines(self, image: Image.Image) -> tuple[list[Line], dict[str, int], float, dict]:
         """The lines RapidOCR finds on `image`; how many characters are in lines of each
-        kind: wide or tall (a column), turned by the line classifier or not; and the skew
-        of its lines (median, degrees, as clean.estimate_skew gives it)."""
+        kind: wide or tall (a column), turned by the line classifier or not; the skew of its
+        lines (median, degrees, as clean.estimate_skew gives it); and the child's note on
+        how the page was read (rapid_child.detect)."""
         lines: list[Line] = []
         slopes: list[float] = []
         weight = {"wide": 0, "wide_turned": 0, "tall": 0, "tall_turned": 0}
-        for quad, text, score, turned in self.process.lines(image):
+        reply = self.process.lines(image)
+        for quad, text, score, turned in reply["lines"]:
             if score < MIN_SCORE:
                 continue
             pts = list(zip(quad[0::2], quad[1::2]))
@@ -122,7 +124,7 @@ class RapidEngine:
                                                             pts[1][0] - pts[0][0])))
             lines.append(Line(text, (min(xs), min(ys), max(xs), max(ys)),
                               confidence(score), vertical=tall))
-        return lines, weight, round(statistics.median(slopes), 2) if slopes else 0.0
+        return lines, weight, round(statistics.median(slopes), 2) if slopes else 0.0, reply["note"]
 
     def read(self, image: Image.Image) -> Reading:
         # Red ink out (seals, 红头), nothing else: on a sealed page PP-OCR misread the
@@ -134,8 +136,9 @@ class RapidEngine:
         page = image.resize((round(image.width * scale), round(image.height * scale)),
                             Image.Resampling.BILINEAR) if scale < 1 else image
         page = remove_red(page) if page.mode == "RGB" else page
-        lines, weight, skew = self._lines(page)
+        lines, weight, skew, note = self._lines(page)
         if scale < 1:  # boxes on the page as given, where the document view marks them
+            note["reread"] = [[math.floor(v / scale) for v in r] for r in note.get("reread", [])]
             for line in lines:
                 x0, y0, x1, y1 = line.box
                 line.box = (math.floor(x0 / scale), math.floor(y0 / scale),
@@ -155,6 +158,6 @@ class RapidEngine:
         if rotation:
             for line in lines:
                 line.vertical = False
-        return Reading(lines, rotation=rotation, angle=skew, script="ppocr")
+        return Reading(lines, rotation=rotation, angle=skew, script="ppocr", detection=note)
 
 

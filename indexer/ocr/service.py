@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 ENGINES = ("rapid", "tesseract")
 # Bump when what is cached for a page changes (cleaning, layout, the result's shape), so old
 # entries are not reused; the engine's own version is in the key as well.
-CACHE_VERSION = 11
+CACHE_VERSION = 12
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,10 @@ class OcrResult:
     # Each line in reading order: left, top, right, bottom (pixels of the page image),
     # start, end (its characters in `text`), confidence.
     lines: list[list[float]] = field(default_factory=list)
+    # How the lines were found (engine.Reading.detection): the text size measured, the scale
+    # detected at, the share of printed text read, and the regions read again at a larger
+    # scale where much was left unread.
+    detection: dict = field(default_factory=dict)
 
 
 def is_low_confidence(page: Page) -> bool:
@@ -293,4 +297,4 @@ def _result(reading: Reading, size: tuple[int, int], engine: str) -> OcrResult:
         if weight else None
     lines = [[*line.box, start, end, line.confidence] for line, start, end in spans]
     return OcrResult(text, conf, engine, reading.script, size, reading.rotation, reading.angle,
-                     lines)
+                     lines, reading.detection)

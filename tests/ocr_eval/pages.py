@@ -147,3 +147,77 @@ def han_f1(reference: str, ocr_text: str) -> float:
         return 0.0
     p, r = common / sum(hyp.values()), common / sum(ref.values())
     return 2 * p * r / (p + r)
+
+
+# ---- dense small print -----------------------------------------------------------------------
+
+# Real pages nobody on this project made, with a text layer: a research report (body 8.5 px
+# high when drawn at 72 dpi), a magazine spread scanned by its publisher (7.5 px), a table
+# (8.3 px). Drawn at 72 dpi and saved as JPEG, they are small print as an archive scans it to
+# save space; their text layer is the ground truth.
+DENSE_REAL = [("pdf/mineru_test_rearch_report.pdf", 1), ("pdf/mineru_test_rearch_report.pdf", 4),
+              ("pdf/mineru_complex_layout.pdf", 1), ("pdf/issue-914-xmp-data.pdf", 1),
+              ("pdf/pdfplumber_issue-67-example.pdf", 4)]
+DENSE_DPI = 72
+DENSE_JPEG = 40
+
+
+def dense_real(path: Path, number: int) -> tuple[str, Image.Image]:
+    """(text layer, page drawn at DENSE_DPI and saved at JPEG quality DENSE_JPEG)."""
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument(path)
+    try:
+        page = doc[number - 1]
+        text = page.get_textpage().get_text_range()
+        image = page.render(scale=DENSE_DPI / 72).to_pil().convert("RGB")
+    finally:
+        doc.close()
+    return text, jpeg(image, DENSE_JPEG)
+
+
+def newspaper(text: str, face: str = "Noto Serif CJK SC", px: int = 8, columns: int = 7,
+              chars_per_line: int = 16, headline: str = "", quality: int = 30) -> Image.Image:
+    """A broadsheet page as a 150-200 dpi archive scan of it holds it: `columns` columns of
+    `px`-high characters under a headline, rules between the columns, saved as JPEG."""
+    f, head = font(face, px), font(face, px * 4)
+    lead, gutter, margin = round(px * 1.45), px * 2, px * 4
+    col_w = px * chars_per_line
+    lines = inputs.wrap(text, chars_per_line)
+    per_col = -(-len(lines) // columns)
+    top = margin + (px * 6 if headline else 0)
+    w = margin * 2 + columns * col_w + (columns - 1) * gutter
+    h = top + lead * per_col + margin
+    page = Image.new("RGB", (w, h), (244, 241, 232))
+    d = ImageDraw.Draw(page)
+    if headline:
+        d.text((margin, margin), headline, font=head, fill=(20, 20, 20))
+        d.line((margin, top - px, w - margin, top - px), fill=(40, 40, 40), width=2)
+    for i, line in enumerate(lines):
+        col, row = divmod(i, per_col)
+        x = margin + col * (col_w + gutter)
+        d.text((x, top + row * lead), line, font=f, fill=(30, 30, 30))
+        if row == 0 and col:
+            d.line((x - gutter // 2, top, x - gutter // 2, h - margin), fill=(90, 90, 90), width=1)
+    return jpeg(page, quality)
+
+
+# Newspaper pages rendered from law texts: (face, character px, columns, characters a line).
+NEWSPAPERS = [("Noto Serif CJK SC", 8, 7, 14), ("AR PL UMing CN", 7, 6, 16),
+              ("Noto Sans CJK SC", 9, 2, 40)]
+
+
+def dense_cases(real: Path) -> list[Case]:
+    """Dense small print: the real pages of DENSE_REAL (when `real`, ../shared/corpus/real,
+    is here) and the rendered NEWSPAPERS."""
+    out = []
+    if real.exists():
+        for name, number in DENSE_REAL:
+            text, image = dense_real(real / name, number)
+            out.append(Case(f"dense real: {Path(name).stem} p{number} ({DENSE_DPI} dpi, "
+                            f"JPEG q{DENSE_JPEG})", text, image))
+    for i, (face, px, columns, per_line) in enumerate(NEWSPAPERS):
+        text = inputs.law_excerpt(120 + i, 2600)
+        out.append(Case(f"dense render: {columns} columns of {px} px {face}, JPEG q30", text,
+                        newspaper(text, face, px, columns, per_line, headline=text[:8])))
+    return out
