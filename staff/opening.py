@@ -321,27 +321,35 @@ def final_review(store: Store, who: Account, batch: str, approve: bool, note: st
         rows = db.execute("SELECT * FROM reviews WHERE batch = ? AND final_at IS NULL", (batch,)).fetchall()
         if not rows:
             raise ReviewError("没有待审定的批次 / no such batch waiting for 审定")
-        if any(r["first_by"] == who.id for r in rows):
-            audit.append(db, store, who.label, "review.refused_same_person", batch, {})
-            raise ReviewError("初审和审定须由两个不同的人完成 / the 初审 and the 审定 must be made by two different people")
-        now = _now()
-        outcome = "approved" if approve else "returned"
-        for r in rows:
-            db.execute("UPDATE reviews SET final_by = ?, final_at = ?, outcome = ? WHERE id = ?",
-                       (who.id, now, outcome, r["id"]))
-            if not approve:
-                continue
-            db.execute("INSERT INTO decisions (item_id, mark, reason, open_on, next_review, review_id, decided_at, "
-                       "opened_batch) VALUES (?,?,?,?,?,?,?,NULL) ON CONFLICT(item_id) DO UPDATE SET "
-                       "mark=excluded.mark, reason=excluded.reason, open_on=excluded.open_on, "
-                       "next_review=excluded.next_review, review_id=excluded.review_id, "
-                       "decided_at=excluded.decided_at, opened_batch=NULL",
-                       (r["item_id"], r["decision"], r["reason"], r["open_on"], r["next_review"], r["id"], now))
-            if r["decision"] != OPEN:
-                _queue_change(db, r["item_id"], "restricted")
-        audit.append(db, store, who.label, "review.final", batch,
-                     {"outcome": outcome, "items": [r["item_id"] for r in rows], "note": note})
+        same = any(r["first_by"] == who.id for r in rows)
+        if not same:
+            _finish(db, store, who, batch, rows, approve, note)
+    if same:  # recorded apart: the refused transaction is rolled back
+        audit.record(store, who.label, "review.refused_same_person", batch)
+        raise ReviewError("初审和审定须由两个不同的人完成 / the 初审 and the 审定 must be made by two different people")
     return len(rows)
+
+
+def _finish(db: sqlite3.Connection, store: Store, who: Account, batch: str, rows: list[sqlite3.Row], approve: bool,
+            note: str | None) -> None:
+    """The 审定's writes: the reviews closed and, approved, the decisions in force."""
+    now = _now()
+    outcome = "approved" if approve else "returned"
+    for r in rows:
+        db.execute("UPDATE reviews SET final_by = ?, final_at = ?, outcome = ? WHERE id = ?",
+                   (who.id, now, outcome, r["id"]))
+        if not approve:
+            continue
+        db.execute("INSERT INTO decisions (item_id, mark, reason, open_on, next_review, review_id, decided_at, "
+                   "opened_batch) VALUES (?,?,?,?,?,?,?,NULL) ON CONFLICT(item_id) DO UPDATE SET "
+                   "mark=excluded.mark, reason=excluded.reason, open_on=excluded.open_on, "
+                   "next_review=excluded.next_review, review_id=excluded.review_id, "
+                   "decided_at=excluded.decided_at, opened_batch=NULL",
+                   (r["item_id"], r["decision"], r["reason"], r["open_on"], r["next_review"], r["id"], now))
+        if r["decision"] != OPEN:
+            _queue_change(db, r["item_id"], "restricted")
+    audit.append(db, store, who.label, "review.final", batch,
+                 {"outcome": outcome, "items": [r["item_id"] for r in rows], "note": note})
 
 
 # -- withdrawal ---------------------------------------------------------------------------------------

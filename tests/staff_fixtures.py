@@ -33,3 +33,17 @@ def archive_item(i: int, formed: date | None, access: str = "restricted", **kw) 
                     pages=[Page(1, kw.pop("body", f"湿地保护档案第{i}件，形成于{formed}。"))],
                     date=formed, fonds=kw.pop("fonds", "J012 佳木斯市林业局"), archival_code=f"J012-{i:04d}",
                     category=kw.pop("category", "林业"), retention=kw.pop("retention", "永久"), access=access, **kw)
+
+
+def build_archive(data, docs: list[Document]) -> None:
+    """Writes documents as the indexer does: registered with the staff store first (which
+    sets each item's access as decided), then upserted and committed by the one writer."""
+    from engine import Engine
+    from engine.embedded import open_embedded
+    from staff import opening
+
+    opening.register(Store(Settings(data=data).staff_path), docs)
+    engine = Engine(open_embedded(data, writable=True))
+    engine.upsert(docs)
+    engine.commit()
+    engine.close()
