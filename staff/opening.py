@@ -391,8 +391,8 @@ class Withheld:
     """The ids withdrawn from public view, read from the store at most once a second: the
     engine's access filter leaves them out of every non-staff read."""
 
-    def __init__(self, store: Store, ttl: float = 1.0):
-        self.store, self.ttl = store, ttl
+    def __init__(self, path: Path, ttl: float = 1.0):
+        self.path, self.ttl = Path(path), ttl
         self._ids: frozenset[str] = frozenset()
         self._read = 0.0
         self._lock = threading.Lock()
@@ -402,12 +402,15 @@ class Withheld:
             return self._ids
         with self._lock:
             if time.monotonic() - self._read >= self.ttl:
-                db = sqlite3.connect(self.store.path, timeout=30)
-                try:
-                    self._ids = frozenset(r[0] for r in db.execute(
-                        "SELECT item_id FROM withdrawals WHERE lifted_at IS NULL"))
-                finally:
-                    db.close()
+                if self.path.exists():  # no store yet: nothing was ever withdrawn
+                    db = sqlite3.connect(self.path, timeout=30)
+                    try:
+                        self._ids = frozenset(r[0] for r in db.execute(
+                            "SELECT item_id FROM withdrawals WHERE lifted_at IS NULL"))
+                    except sqlite3.OperationalError:  # the store is being made: its tables come next
+                        pass
+                    finally:
+                        db.close()
                 self._read = time.monotonic()
         return self._ids
 

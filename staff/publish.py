@@ -100,8 +100,8 @@ class Scheduler:
     items open on their day with nobody pressing a button. Everything it does is kept in the
     store, so a restart (or kill -9) loses nothing: the next run picks up where this stopped."""
 
-    def __init__(self, settings: Settings, store: Store):
-        self.settings, self.store = settings, store
+    def __init__(self, settings: Settings, side: Any):
+        self.settings, self.side = settings, side  # side.store: made on the first run
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -114,7 +114,7 @@ class Scheduler:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                result = run_once(self.settings, self.store)
+                result = run_once(self.settings, self.side.store)
                 if result["batch"] or result["written"]:
                     log.info("opening run: %s", result)
             except Exception:  # the loop must outlive one bad run; the error is logged whole

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+from functools import cached_property
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
@@ -38,12 +39,28 @@ class Caller(BaseModel):
     session: str | None = None  # None: came with a personal API key
 
 
+class StaffSide:
+    """The store and the accounts service, made on first use: an app that never serves a
+    staff request (or a test that only reads its routes) leaves no file behind."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+
+    @cached_property
+    def store(self) -> Store:
+        return Store(self.settings.staff_path)
+
+    @cached_property
+    def accounts(self) -> Accounts:
+        return Accounts(self.store, self.settings)
+
+
 def _accounts(request: Request) -> Accounts:
-    return request.app.state.accounts
+    return request.app.state.staff.accounts
 
 
 def _store(request: Request) -> Store:
-    return request.app.state.staff_store
+    return request.app.state.staff.store
 
 
 def _settings(request: Request) -> Settings:
@@ -432,13 +449,12 @@ def openings_atom(request: Request, engine: Engine = Depends(get_engine)) -> Res
 def mount(app: FastAPI, settings: Settings) -> None:
     """Adds the staff side to the app: its store, the withdrawn-ids reader the engine's
     access filter consults, the personal-key audience, its routes and the opening scheduler."""
-    store = Store(settings.staff_path)
-    app.state.staff_store = store
-    app.state.accounts = Accounts(store, settings)
-    app.state.withheld = opening.Withheld(store)
+    side = StaffSide(settings)
+    app.state.staff = side
+    app.state.withheld = opening.Withheld(settings.staff_path)
     app.state.staff_audience = staff_audience
     app.include_router(staff_router)
     app.include_router(public_router)
-    scheduler = publish.Scheduler(settings, store)
+    scheduler = publish.Scheduler(settings, side)
     app.router.add_event_handler("startup", scheduler.start)
     app.router.add_event_handler("shutdown", scheduler.stop)

@@ -530,7 +530,7 @@ def withdrawal_api(tmp_path):
 def test_a_withdrawn_document_is_gone_from_every_public_surface_within_seconds(withdrawal_api, audience):
     import time
 
-    from staff import publish
+    from staff import audit, publish
     from tests.staff_fixtures import sign_in
 
     api = withdrawal_api
@@ -556,9 +556,8 @@ def test_a_withdrawn_document_is_gone_from_every_public_surface_within_seconds(w
     # Staff still see it, with the withdrawal on record; the writer then moves it out of the
     # public tiers (not needed for the hiding above), and the public answers stay clean.
     assert get(api, Audience.staff, f"/api/documents/{WITHDRAWN['id']}").status_code == 200
-    publish.run_once(api.app.state.settings, api.app.state.staff_store)
+    publish.run_once(api.app.state.settings, api.app.state.staff.store)
     assert get(api, Audience.staff, f"/api/documents/{WITHDRAWN['id']}").json()["access"] == "restricted"
     assert not _shows_it(_public_answers(api, audience, WITHDRAWN["id"]), WITHDRAWN["id"])
-    trail = [(e["action"], e["subject"], e["detail"].get("reason")) for e in
-             __import__("staff.audit", fromlist=["entries"]).entries(api.app.state.staff_store)]
+    trail = [(e["action"], e["subject"], e["detail"].get("reason")) for e in audit.entries(api.app.state.staff.store)]
     assert ("withdraw", WITHDRAWN["id"], "收到投诉：涉及个人隐私") in trail

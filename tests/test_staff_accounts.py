@@ -119,7 +119,7 @@ def test_a_disabled_account_and_a_reset_password_end_sessions_and_keys(tmp_path)
         token = sign_in(c, "wang")
         key = c.post("/staff/api/keys", headers={"X-CSRF-Token": token}).json()["key"]
         assert c.get("/staff/api/me", headers={"X-Chayue-Key": key}).status_code == 200
-        accounts: Accounts = c.app.state.accounts
+        accounts: Accounts = c.app.state.staff.accounts
         accounts.set_disabled("wang", True, "test")
         assert c.get("/staff/api/me").status_code == 401
         assert c.get("/staff/api/me", headers={"X-Chayue-Key": key}).status_code == 401
@@ -134,9 +134,9 @@ def test_a_personal_key_names_its_owner_and_replaces_the_shared_staff_key(tmp_pa
 
     data = _build(tmp_path, ("restricted", "reading_room"))
     with _client(data) as c:
-        boss = c.app.state.accounts.get("boss")
-        key = c.app.state.accounts.new_key(boss, "test")
-        desk_key = c.app.state.accounts.new_key(c.app.state.accounts.get("desk"), "test")
+        boss = c.app.state.staff.accounts.get("boss")
+        key = c.app.state.staff.accounts.new_key(boss, "test")
+        desk_key = c.app.state.staff.accounts.new_key(c.app.state.staff.accounts.get("desk"), "test")
         assert c.get("/staff/api/me", headers={"Authorization": f"Bearer {key}"}).json()["username"] == "boss"
         # On the public API a 审核员/管理员 key sees what staff see, a 阅览室 key the reading room.
         assert c.get("/api/search", params={"q": "翡翠鹦鹉螺计划"}, headers={"X-Chayue-Key": key}).json()["total"] == 1
