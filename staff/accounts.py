@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import os
 import secrets
 import time
@@ -190,7 +191,7 @@ class Accounts:
             return None
         max_age = self.settings.staff_session_hours * 3600
         try:
-            sid = self._sessions.loads(token, max_age=max_age)
+            sid = self._sessions.loads(token, max_age=math.ceil(max_age))  # whole seconds; exact below
         except BadSignature:
             return None
         now = time.time()
@@ -219,7 +220,7 @@ class Accounts:
         if not token:
             return False
         try:
-            signed = self._csrf.loads(token, max_age=self.settings.staff_session_hours * 3600)
+            signed = self._csrf.loads(token, max_age=math.ceil(self.settings.staff_session_hours * 3600))
         except BadSignature:
             return False
         return isinstance(signed, str) and hmac.compare_digest(signed, sid)

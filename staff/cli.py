@@ -56,13 +56,13 @@ def cmd_staff(args: argparse.Namespace) -> int:
             accounts.reset_password(args.username, _password(args), CLI)
             print(f"已重设密码 / password reset: {args.username}")
         elif args.action == "key":
-            a = accounts.get(args.username)
-            if a is None:
+            owner = accounts.get(args.username)
+            if owner is None:
                 raise ValueError(f"no account {args.username!r}")
             if args.revoke:
-                print(f"已作废 / revoked: {accounts.revoke_keys(a, CLI)}")
+                print(f"已作废 / revoked: {accounts.revoke_keys(owner, CLI)}")
             else:
-                print(accounts.new_key(a, CLI))  # shown once; only its hash is kept
+                print(accounts.new_key(owner, CLI))  # shown once; only its hash is kept
         elif args.action == "list":
             for a in accounts.all():
                 print(f"{a.username}\t{a.name}\t{a.role_label}\t{'停用 disabled' if a.disabled else '启用 active'}")

@@ -106,6 +106,9 @@ def admins(who: Caller = Depends(caller)) -> Caller:
     return who
 
 
+AUDITED_PATHS = ("/api/documents/", "/api/export/")
+
+
 def staff_audience(request: Request, key: str | None) -> Audience | None:
     """The audience a personal key gives on the public API (installed into api/access.py):
     审核员 and 管理员 see what staff see, 阅览室 what the reading room sees."""
@@ -114,6 +117,13 @@ def staff_audience(request: Request, key: str | None) -> Audience | None:
     account = _accounts(request).by_key(key)
     if account is None:
         return None
+    path = request.url.path
+    if path.startswith(AUDITED_PATHS) and not request.scope.setdefault("state", {}).get("chayue_audited"):
+        # A named person reading documents or exporting with their key: on the record (once
+        # per request; the audience is asked more than once). The path only: no query words.
+        request.scope["state"]["chayue_audited"] = True
+        action = "staff.export" if path.startswith("/api/export") else "staff.view"
+        audit.record(_store(request), account.label, action, path)
     return Audience.reading_room if account.role == "reading_room" else Audience.staff
 
 

@@ -144,6 +144,13 @@ def test_a_personal_key_names_its_owner_and_replaces_the_shared_staff_key(tmp_pa
         assert c.get("/api/search", params={"q": "琥珀蜻蜓"}, headers={"X-Chayue-Key": desk_key}).json()["total"] == 1
         assert c.get("/api/search", params={"q": "翡翠鹦鹉螺计划"},
                      headers={"X-Chayue-Key": "cy_not-a-key"}).json()["total"] == 0
+        assert c.get("/api/documents/LEAKID7731", headers={"X-Chayue-Key": key}).status_code == 200
+        assert c.get("/api/export/csv", params={"q": "湿地"}, headers={"X-Chayue-Key": key}).status_code == 200
+        trail = [(e["actor"], e["action"], e["subject"]) for e in audit.entries(c.app.state.staff.store)]
+        assert ("赵管理（boss）", "staff.view", "/api/documents/LEAKID7731") in trail
+        assert ("赵管理（boss）", "staff.export", "/api/export/csv") in trail
+        assert [t for t in trail if t[2] == "/api/documents/LEAKID7731"] == [("赵管理（boss）", "staff.view",
+                                                                             "/api/documents/LEAKID7731")]
         # A key needs no CSRF token (no cookie is involved) but the role still counts.
         desk = c.post("/staff/api/withdrawals", json={"id": "open-01", "reason": "x"}, headers={"X-Chayue-Key": desk_key})
         assert desk.status_code == 403
@@ -162,3 +169,16 @@ def test_every_sign_in_is_in_the_audit_trail(tmp_path):
 def test_short_passwords_are_refused(tmp_path, short):
     with pytest.raises(ValueError):
         make_accounts(Settings(data=tmp_path), ("x", "x", "reviewer")).reset_password("x", short)
+
+
+def test_only_administrators_read_and_export_the_audit_trail(tmp_path):
+    with _client(tmp_path) as c:
+        sign_in(c, "wang")
+        assert c.get("/staff/api/audit").status_code == 403
+        assert c.get("/staff/api/audit.csv").status_code == 403
+        sign_in(c, "boss")
+        body = c.get("/staff/api/audit").json()
+        assert body["problems"] == [] and body["entries"][0]["action"] == "signin"
+        csv_text = c.get("/staff/api/audit.csv").text
+        assert "account.create" in csv_text and "signin" in csv_text
+        assert audit.entries(c.app.state.staff.store)[0]["action"] == "staff.export"

@@ -40,7 +40,9 @@ function showSignedIn(me) {
   $("#work").hidden = false;
   $("#who").hidden = false;
   $("#who-name").textContent = `${me.name}（${me.role_label}）`;
+  $("#audit").hidden = me.role !== "admin";
   loadQueue();
+  if (me.role === "admin") loadAudit();
 }
 
 function showSignIn() {
@@ -186,6 +188,20 @@ async function withdraw(event) {
     return say(err.message);
   }
   loadQueue();
+}
+
+async function loadAudit() {
+  let data;
+  try {
+    data = await call("GET", "/staff/api/audit?limit=200");
+  } catch (err) {
+    return say(err.message);
+  }
+  $("#audit-status").textContent = data.problems.length
+    ? `审计链校验失败：${data.problems.join("；")}` : `审计链完好，共 ${data.count} 条`;
+  $("#audit-entries").replaceChildren(...data.entries.map((e) => el("tr", {},
+    el("td", {}, String(e.seq)), el("td", {}, e.at.replace("T", " ").slice(0, 19)), el("td", {}, e.actor),
+    el("td", {}, e.action), el("td", {}, e.subject), el("td", {}, JSON.stringify(e.detail)))));
 }
 
 async function signIn(event) {

@@ -48,8 +48,8 @@ def review_server(tmp_path_factory):
     run = lambda *a, **kw: subprocess.run([sys.executable, "-m", "indexer.cli", *a], cwd=REPO, check=True,  # noqa: E731
                                            timeout=600, capture_output=True, text=True, **kw)
     run("index", str(files), "--manifest", str(root / "manifest.csv"), "--data", str(data), "--quiet")
-    for user, name in (("wang", "王审核"), ("li", "李审定")):
-        run("staff", "add", user, "--name", name, "--role", "reviewer", "--password-stdin", "--data", str(data),
+    for user, name, role in (("wang", "王审核", "reviewer"), ("li", "李审定", "reviewer"), ("boss", "赵管理", "admin")):
+        run("staff", "add", user, "--name", name, "--role", role, "--password-stdin", "--data", str(data),
             input=PASSWORD + "\n")
     clock = root / "today.txt"
     clock.write_text("2026-12-07", encoding="ascii")
@@ -67,7 +67,7 @@ def _signed_in(chromium, srv, problems, username: str):
     page.fill("#username", username)
     page.fill("#password", PASSWORD)
     page.click("#signin-form button[type=submit]")
-    expect(page.locator("#who-name")).to_contain_text("审")
+    expect(page.locator("#who-name")).to_contain_text("（")
     return context, page
 
 
@@ -164,6 +164,15 @@ def test_a_withdrawn_item_leaves_public_view_within_5_seconds(chromium, review_s
             time.sleep(0.1)
         assert _public_total(srv, "翠鸟栖息地") == 0
         expect(page.locator("#items .state")).to_contain_text("已撤回：收到投诉，核查中")
+        expect(page.locator("#audit")).to_be_hidden()  # 审核员 do not read the trail
+    finally:
+        context.close()
+    context, page = _signed_in(chromium, srv, problems, "boss")
+    try:
+        expect(page.locator("#audit-status")).to_contain_text("审计链完好")
+        withdrawal = page.locator("#audit-entries tr", has_text="收到投诉，核查中")
+        expect(withdrawal).to_contain_text("李审定（li）")
+        expect(withdrawal).to_contain_text("withdraw")
     finally:
         context.close()
     assert not _real_errors(problems) and not problems.dialogs, problems.errors
