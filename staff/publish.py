@@ -90,6 +90,12 @@ def run_once(settings: Settings, store: Store | None = None) -> dict[str, Any]:
                 written += n
                 if not pending(store):
                     break
+        except ValueError as exc:
+            if "LockBusy" not in str(exc):
+                raise
+            # Another writer (`chayue index`, another api worker's run) has the index: this
+            # run's rows stay in the outbox for the next turn.
+            log.info("the index writer is busy; access changes wait for the next run")
         finally:
             engine.close()
     return {"batch": number, "written": written, "waiting": pending(store)}

@@ -234,3 +234,25 @@ def test_the_indexer_registers_items_and_the_manifest_day_wins(tmp_path):
     states = {s.id: s for s in opening.states(Store(data / "staff.sqlite"), opening.Rules())}
     assert states["J012-2001-0001"].due == "2026-05-01" and states["J012-2001-0001"].mark == opening.UNREVIEWED
     assert states["J012-2001-0002"].due == "2010-01-01"
+
+
+def test_a_missed_opening_day_is_caught_up_and_a_busy_writer_only_delays_it(archive):
+    """The service was down on the day: the next run opens the items; while another writer
+    holds the index the changes wait in the outbox, and nothing is lost."""
+    settings, accounts = archive
+    store, rules = Store(settings.staff_path), opening.load_rules(settings)
+    batch = opening.first_review(store, rules, settings, accounts.get("wang"), ["J012-0002"], opening.OPEN)
+    opening.final_review(store, accounts.get("li"), batch, approve=True)
+    settings.clock_file.write_text("2027-01-15", encoding="ascii")
+    holder = Engine(open_embedded(settings.data, writable=True))
+    holder.upsert([archive_item(99, date(2000, 1, 1))])  # takes the writer lock, as `chayue index` would
+    try:
+        result = publish.run_once(settings)
+        assert result["batch"] == 1 and result["written"] == 0 and result["waiting"] == 1
+        assert "J012-0002" not in _public_ids(settings.data)
+    finally:
+        holder.commit()
+        holder.close()
+    assert publish.run_once(settings) == {"batch": None, "written": 1, "waiting": 0}
+    assert "J012-0002" in _public_ids(settings.data)
+    assert opening.batches(store)[0]["day"] == "2027-01-15"
