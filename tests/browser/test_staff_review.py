@@ -18,6 +18,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import DESKTOP, REPO, LiveServer, _open_page
+from tests.browser.test_accessibility import CONTRAST_JS
 from tests.staff_fixtures import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -134,6 +135,7 @@ def test_two_reviewers_open_a_batch_on_its_day_with_nobody_acting(chromium, revi
         page.goto("/openings.html")
         expect(page.locator("h2").first).to_contain_text("第1批开放档案目录（2026-12-08 开放，5 件）")
         expect(page.locator(".opening-batch tbody tr")).to_have_count(5)
+        assert page.evaluate(CONTRAST_JS) == []
     finally:
         context.close()
     rows = list(csv.DictReader(io.StringIO(httpx.get(f"{srv.url}/api/openings/1.csv").text.lstrip("\ufeff"))))
@@ -173,6 +175,7 @@ def test_a_withdrawn_item_leaves_public_view_within_5_seconds(chromium, review_s
         withdrawal = page.locator("#audit-entries tr", has_text="收到投诉，核查中")
         expect(withdrawal).to_contain_text("李审定（li）")
         expect(withdrawal).to_contain_text("withdraw")
+        assert page.evaluate(CONTRAST_JS) == []  # WCAG AA on the staff page too
     finally:
         context.close()
     assert not _real_errors(problems) and not problems.dialogs, problems.errors
