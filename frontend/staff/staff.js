@@ -58,6 +58,7 @@ function queueParams() {
            ...facetChoice };
 }
 
+const ACCESS_LABELS = { open: "公开", reading_room: "阅览室", restricted: "仅馆员" };
 const FACET_LABELS = { mark: "开放标识", category: "类别", fonds: "全宗", retention: "保管期限" };
 
 function statusOf(item) {
@@ -168,7 +169,7 @@ async function openItem(id) {
   const d = data.document;
   $("#viewer").hidden = false;
   $("#viewer-title").textContent = d.title;
-  $("#viewer-meta").textContent = [d.archival_code, d.date, d.fonds, d.retention, `访问级别 ${d.access}`,
+  $("#viewer-meta").textContent = [d.archival_code, d.date, d.fonds, d.retention, `访问级别 ${ACCESS_LABELS[d.access] || d.access}`,
                                    data.state ? `开放标识 ${data.state.mark}` : ""].filter(Boolean).join(" · ");
   $("#viewer-text").textContent = (d.page_text || []).join("\n\n");
   const img = $("#viewer-image");

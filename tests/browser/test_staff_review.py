@@ -17,7 +17,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import DESKTOP, REPO, LiveServer, _open_page
+from tests.browser.conftest import ARTIFACTS, DESKTOP, REPO, LiveServer, _coarse_scan, _open_page
 from tests.browser.test_accessibility import CONTRAST_JS
 from tests.staff_fixtures import PASSWORD
 
@@ -25,6 +25,7 @@ pytestmark = pytest.mark.browser
 
 WETLAND = [f"J012-2001-{i:04d}" for i in range(1, 6)]
 KINGFISHER = "J012-1990-0009"
+SCAN = "J999-1998-0001"
 
 
 def _corpus(root: Path) -> Path:
@@ -36,6 +37,8 @@ def _corpus(root: Path) -> Path:
                                            encoding="utf-8")
         rows.append(f"{code},三江湿地保护区巡护报告（第{i}次）,2001-12-08,控制,档案,J012 佳木斯市林业局,永久,林业")
     (files / f"{KINGFISHER}.txt").write_text("翠鸟栖息地调查记录，已开放。", encoding="utf-8")
+    if _coarse_scan(files / f"{SCAN}.png"):  # a scan: the viewer shows its page image beside the text
+        rows.append(f"{SCAN},库房温湿度检查情况的报告,1998-05-04,控制,档案,J999 测试全宗,30年,保管")
     rows.append(f"{KINGFISHER},翠鸟栖息地调查记录,1990-05-01,开放,档案,J012 佳木斯市林业局,永久,林业")
     (root / "manifest.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     return files
@@ -97,6 +100,8 @@ def test_two_reviewers_open_a_batch_on_its_day_with_nobody_acting(chromium, revi
         # The page image/text viewer: the item's text beside its state.
         wang.locator("#items tr .link-button").first.click()
         expect(wang.locator("#viewer-text")).to_contain_text("三江湿地保护区")
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        wang.screenshot(path=ARTIFACTS / "staff-review-queue.png", full_page=True)
         wang.select_option("#decision", "开放")
         wang.click("#review-all")
         expect(wang.locator("#message")).to_contain_text("已初审")
@@ -166,6 +171,14 @@ def test_a_withdrawn_item_leaves_public_view_within_5_seconds(chromium, review_s
             time.sleep(0.1)
         assert _public_total(srv, "翠鸟栖息地") == 0
         expect(page.locator("#items .state")).to_contain_text("已撤回：收到投诉，核查中")
+        if (srv.data.parent / "files" / f"{SCAN}.png").exists():
+            page.fill("#queue-q", "温湿度")
+            page.click("#queue-form button[type=submit]")
+            page.locator("#items .link-button", has_text="温湿度").click()
+            expect(page.locator("#viewer-text")).to_contain_text("温度")  # a coarse scan: OCR reads it roughly
+            image = page.locator("#viewer-image")
+            expect(image).to_be_visible()
+            page.wait_for_function("() => document.querySelector('#viewer-image').naturalWidth > 0")
         expect(page.locator("#audit")).to_be_hidden()  # 审核员 do not read the trail
     finally:
         context.close()
