@@ -32,6 +32,22 @@ class Settings(BaseSettings):
     reading_room_key: str | None = None
     staff_key: str | None = None
 
+    # Staff side (staff/): sign-in, sessions, opening on the day.
+    staff_session_hours: float = Field(8.0, gt=0, description="a staff session ends this long after sign-in")
+    staff_idle_minutes: float = Field(30.0, gt=0, description="a staff session ends after this long without a request")
+    signin_account_failures: int = Field(5, ge=1, description="failed sign-ins per account within the window "
+                                                              "before that account's sign-in is refused")
+    signin_global_failures: int = Field(100, ge=1, description="failed sign-ins overall within the window before "
+                                                               "every sign-in is refused")
+    signin_window_minutes: float = Field(15.0, gt=0, description="the window sign-in failures are counted in")
+    opening_rules: Path | None = Field(None, description="TOML file of opening rules (years after formation by "
+                                                         "category, fonds, 保管期限); default <data>/opening-rules.toml")
+    opening_interval: float = Field(60.0, ge=0, description="seconds between the serve process's opening runs "
+                                                            "(opens approved items on their day, applies access "
+                                                            "changes); 0: off, use `chayue opening run` from a timer")
+    clock_file: Path | None = Field(None, description="tests only: a file holding today's date (YYYY-MM-DD), read "
+                                                      "each time the opening rules ask what day it is")
+
     # Kiosk mode for reading-room terminals.
     kiosk: bool = False
     kiosk_idle_minutes: float = 3.0
@@ -73,6 +89,10 @@ class Settings(BaseSettings):
     @property
     def index_dir(self) -> Path:
         return self.data / "index"
+
+    @property
+    def staff_path(self) -> Path:
+        return self.data / "staff.sqlite"
 
     @property
     def ledger_path(self) -> Path:

@@ -42,6 +42,12 @@ def _same(a: str | None, b: str | None) -> bool:
 
 def audience_of(request: Request, settings: Settings) -> Audience:
     key = _presented_key(request)
+    app = request.scope.get("app")
+    personal = getattr(getattr(app, "state", None), "staff_audience", None)  # staff/web.py: personal keys
+    if personal is not None and key:
+        found = personal(request, key)
+        if found is not None:
+            return found
     if _same(key, settings.staff_key):
         return Audience.staff
     if _same(key, settings.reading_room_key):

@@ -15,6 +15,7 @@ from api.access import audience_of, scrub_access_log
 from api.routes import documents, exports, feed, relations, search, service
 from engine.model import Audience
 from settings import Settings, get_settings
+from staff import web as staff_web
 
 FRONTEND = Path(__file__).resolve().parent.parent / "frontend"
 
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(service.router)
     app.include_router(exports.router)
     app.include_router(feed.router)
+    staff_web.mount(app, settings)  # the archive's own side: /staff/api and /api/openings
     app.add_middleware(LimitsAndHeaders, settings=settings)
 
     if FRONTEND.is_dir():

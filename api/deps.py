@@ -33,6 +33,9 @@ def engine_of(app: FastAPI) -> Engine:
             engine = app.state.engine
             if engine is None:
                 engine = open_engine(app.state.settings)  # raises EngineUnavailable
+                withheld = getattr(app.state, "withheld", None)  # staff/web.py installs it
+                if withheld is not None:
+                    engine.withheld = withheld
                 app.state.engine = engine
     return engine
 

@@ -24,6 +24,7 @@ from engine.record import to_record
 from engine.suggest import split_key
 
 ACCESS_KEY = "_access"  # filter key no facet can drop
+WITHHELD_KEY = "_withheld"  # ids withdrawn by staff, left out of every non-staff read
 # The deepest hit a search may reach by offset (as Elasticsearch's max_result_window); the
 # embedded engine's cursors are positions and stop there too.
 RESULT_WINDOW = 10_000
@@ -108,9 +109,16 @@ def match_bound(node: Node, doc_freq: Callable[[str, Any], int], total: float) -
     return total
 
 
+def _nothing_withheld() -> frozenset[str]:
+    return frozenset()
+
+
 class Engine:
     def __init__(self, backend: Backend):
         self.backend = backend
+        # Ids staff withdrew from view: hidden from non-staff reads at once, before the one
+        # writer has moved them out of the public tiers (staff/opening.py, Withheld).
+        self.withheld: Callable[[], frozenset[str]] = _nothing_withheld
 
     # -- writes (indexer only) ---------------------------------------------------
     def upsert(self, docs: Iterable[Document]) -> int:
@@ -125,6 +133,9 @@ class Engine:
     # -- reads (every one filtered by audience) --------------------------------------
     def _visible(self, spec: SearchSpec, audience: Audience) -> SearchSpec:
         spec.filters = {**spec.filters, ACCESS_KEY: access_filter(audience)}
+        withheld = self.withheld() if audience != Audience.staff else frozenset()
+        if withheld:
+            spec.filters[WITHHELD_KEY] = Bool(must=(MatchAll(),), must_not=(Terms("id", tuple(sorted(withheld))),))
         spec.audience = audience
         return spec
 
@@ -209,6 +220,8 @@ class Engine:
         `field`, from the term dictionary; None where it is not exact (a deleted document
         not yet merged away) or the backend has no cheap frequencies: the caller searches."""
         exact = getattr(self.backend, "exact_doc_freqs", None)
+        if audience != Audience.staff and self.withheld():
+            return None  # the tier still holds a withdrawn document: not exact for this caller
         doc_freq = exact(audience) if exact is not None else None
         if doc_freq is None:
             return None

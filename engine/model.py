@@ -75,6 +75,9 @@ class Document:
     source_sha256: str | None = None
     media_type: str | None = None
     provenance: dict[str, str] = field(default_factory=dict)  # field → manifest/layout/file name…
+    # The manifest's 开放日期 and 开放标识: read by the staff store (staff/opening.py), not indexed.
+    opening_due: dt.date | None = None
+    opening_mark: str | None = None
 
     @property
     def year(self) -> int | None:

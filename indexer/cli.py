@@ -412,6 +412,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable JSON on stdout")
     common(p)
     p.set_defaults(func=cmd_report)
+
+    from staff.cli import add_commands  # staff, audit, opening
+
+    add_commands(sub, common)
     return parser
 
 

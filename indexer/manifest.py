@@ -21,7 +21,7 @@ COLUMNS: dict[str, str] = {
     # English names (the document model) map to themselves.
     **{k: k for k in ("file", "id", "title", "doc_number", "agency", "recipients", "date", "published",
                       "collection", "category", "doc_type", "validity", "access", "fonds",
-                      "archival_code", "retention", "classification")},
+                      "archival_code", "retention", "classification", "open_date", "opening_mark")},
     "文件": "file", "文件名": "file", "文件路径": "file", "电子文件名": "file",
     "档号": "archival_code",
     "题名": "title", "标题": "title", "文件题名": "title",
@@ -40,6 +40,8 @@ COLUMNS: dict[str, str] = {
     "馆藏类别": "collection", "类型": "collection",
     "effective": "effective", "施行日期": "effective", "生效日期": "effective", "实施日期": "effective",
     "ended": "ended", "失效日期": "ended", "废止日期": "ended",
+    # The opening review (staff/opening.py): the day an item opens, over every rule, and its 开放标识.
+    "开放日期": "open_date", "到期开放日期": "open_date", "开放标识": "opening_mark",
     # Relations to other documents (titles, 文号 or ids): see indexer/relations.py.
     **{name: "rel_" + kind for name, kind in MANIFEST_RELATIONS.items()},
 }
@@ -161,7 +163,7 @@ def _value(key: str, raw: Any, problems: list[str], where: str) -> Any:
         for sep in SEPARATORS:
             text = text.replace(sep, ";")
         return [v.strip() for v in text.split(";") if v.strip()]
-    if key in ("date", "published", "effective", "ended"):
+    if key in ("date", "published", "effective", "ended", "open_date"):
         parsed = _parse_date(text)
         if parsed is None:
             problems.append(f"{where}: {key}={text!r} is not a date / 日期无法识别")

@@ -36,6 +36,8 @@ from indexer import metadata as text_metadata
 from indexer.extract import Extracted, ExtractionError, extractor_for
 from indexer.ledger import FAILED, INDEXED, SKIPPED, Entry, Ledger
 from indexer.manifest import Manifest
+from staff import opening
+from staff.store import Store
 
 log = logging.getLogger("chayue.indexer")
 
@@ -359,6 +361,8 @@ def build_document(path: Path, sha256: str, pages: list[Page], media_type: str,
         source_sha256=sha256,
         media_type=media_type,
         provenance=combined.provenance,
+        opening_due=row.get("open_date"),
+        opening_mark=row.get("opening_mark"),
     )
     text = "\n".join(p.text for p in pages)
     if doc.effective is None:
@@ -378,9 +382,10 @@ def build_document(path: Path, sha256: str, pages: list[Page], media_type: str,
 # -- batch: note, write, commit, record ---------------------------------------------------
 class Batch:
     def __init__(self, engine: Engine, ledger: Ledger, run_id: int, size: int = BATCH_DOCS,
-                 links: relations.RelationStore | None = None):
+                 links: relations.RelationStore | None = None, openings: Store | None = None):
         self.engine, self.ledger, self.run_id, self.size = engine, ledger, run_id, size
         self.links = links
+        self.openings = openings
         self.outcomes: list[Outcome] = []
         self.seen: list[str] = []
         self.ids: dict[str, Entry] = {}  # documents in this batch → their file's row
@@ -417,6 +422,8 @@ class Batch:
             if docs:
                 if self.links is not None:
                     self.links.prepare(docs)
+                if self.openings is not None:
+                    opening.register(self.openings, docs)  # archival items: access as decided by staff
                 self.engine.upsert(docs)
             self.engine.commit()
         self.ledger.record([o.entry for o in self.outcomes], self.seen, self.run_id)
@@ -447,7 +454,8 @@ class Indexer:
         self.summary = Summary(problems=list(opts.manifest.problems) if opts.manifest else [])
         self.run_id = ledger.start_run([str(Path(p).absolute()) for p in roots])
         self.links = relations.RelationStore(Path(ledger.path).with_name("relations.sqlite"))
-        self.batch = Batch(engine, ledger, self.run_id, opts.batch_docs, self.links)
+        self.batch = Batch(engine, ledger, self.run_id, opts.batch_docs, self.links,
+                           Store(Path(ledger.path).with_name("staff.sqlite")))
         self._pool: ProcessPoolExecutor | None = None
         self.stop = threading.Event()  # set by Ctrl-C: finish the current file, write, stop
 

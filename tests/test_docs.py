@@ -25,7 +25,8 @@ def test_every_endpoint_is_documented():
     from api.app import create_app
 
     paths = create_app(Settings()).openapi()["paths"]
-    missing = [p for p in paths if f"GET {p.replace('{doc_id}', '{id}')}" not in README]
+    missing = [f"{m.upper()} {p}" for p, ops in paths.items() for m in ops
+               if f"{m.upper()} {p.replace('{doc_id}', '{id}')}" not in README]
     assert not missing, f"endpoints missing from README.md: {missing}"
 
 

@@ -451,3 +451,113 @@ def test_staff_exports_do_hold_the_restricted_document(api):
     assert SECRET["title"] in _export_text("docx", resp.content)
     feed = get(api, Audience.staff, "/api/search.atom", {"q": "翡翠鹦鹉螺计划"})
     assert SECRET["title"] in feed.text
+
+
+# -- withdrawal: staff take an open document out of public view; it is gone at once ------------
+
+WITHDRAWN = {"id": "WDRAWN4410", "title": "撤回标记翠鸟栖息地调查报告", "agency": "撤回标记机关",
+             "doc_number": "撤发〔2012〕41号", "body": "珊瑚海马保护方案"}
+WITHDRAWN_MARKERS = ["撤回标记", "翠鸟栖息地", "WDRAWN", "撤发", "珊瑚海马"]
+
+
+def _public_answers(api, audience: Audience, doc_id: str) -> list:
+    """Every public surface that could show or count one document: search (queries, filters,
+    facets, the looser offer), suggest, similar from other documents, the document itself
+    (also its file, page image, relations and similar), stats, health, every export, the
+    feed and the opened-batch lists."""
+    out = []
+    for q in ("", "撤回标记", "翠鸟栖息地", "珊瑚海马保护方案", doc_id, "撤发〔2012〕41号", "湿地", "机关:撤回标记机关"):
+        for extra in ({}, {"agency": WITHDRAWN["agency"]}, {"year": 2012}):
+            out.append((q, get(api, audience, "/api/search", {"q": q, **extra, "size": 100})))
+    for prefix in ("撤回", "撤回标记", "翠鸟", "chbj", "chehui", "撤发"):
+        out.append((prefix, get(api, audience, "/api/suggest", {"q": prefix, "size": 20})))
+    for i in range(12):
+        out.append(("", get(api, audience, f"/api/documents/open-{i:02d}/similar", {"size": 20})))
+    for template in HIDDEN_PATHS + ["/api/documents/{id}/relations"]:
+        out.append(("", get(api, audience, template.format(id=doc_id))))
+    out += [("", get(api, audience, "/api/stats")), ("", get(api, audience, "/api/health"))]
+    for fmt in EXPORT_FORMATS:
+        out.append(("撤回标记", get(api, audience, f"/api/export/{fmt}", {"q": "撤回标记"})))
+        out.append(("", get(api, audience, f"/api/export/{fmt}", {"q": ""})))
+    headers = {"X-Chayue-Key": KEYS[audience]} if KEYS[audience] else {}
+    out.append(("", api.post("/api/export/csv", json={"items": [{"id": "open-01"}, {"id": doc_id}]}, headers=headers)))
+    out.append(("", get(api, audience, "/api/search.atom", {"q": ""})))
+    out.append(("撤回标记", get(api, audience, "/api/search.atom", {"q": "撤回标记"})))
+    out.append(("", get(api, audience, "/api/openings")))
+    out.append(("", get(api, audience, "/api/openings.atom")))
+    return out
+
+
+def _shows_it(answers, doc_id: str) -> list[str]:
+    found = []
+    for sent, resp in answers:
+        text = resp.content.decode("utf-8", "replace")
+        kind = resp.headers.get("content-type", "")
+        if resp.status_code == 200 and "officedocument" in kind:
+            text = _export_text("xlsx" if "spreadsheet" in kind else "docx", resp.content)
+        for marker in WITHDRAWN_MARKERS:
+            if marker.lower() not in sent.lower() and marker.lower() in text.lower():
+                found.append(f"{resp.request.url} {marker}")
+    return found
+
+
+def _totals(api, audience: Audience) -> tuple[int, int]:
+    return (get(api, audience, "/api/search", {"q": ""}).json()["total"], get(api, audience, "/api/stats").json()["total"])
+
+
+@pytest.fixture
+def withdrawal_api(tmp_path):
+    from staff.accounts import Accounts
+    from staff.store import Store
+    from tests.staff_fixtures import PASSWORD
+
+    data = _build(tmp_path, ("restricted", "reading_room"))
+    txt = data / "files" / "withdrawn.txt"
+    txt.write_text(WITHDRAWN["body"], encoding="utf-8")
+    doc = _hidden_doc({**WITHDRAWN, "category": "撤回标记类别"}, "open", 2012, txt, "text/plain")
+    engine = Engine(open_embedded(data, writable=True))
+    engine.upsert([doc])
+    engine.commit()
+    engine.close()
+    _record_files(data, {WITHDRAWN["id"]: txt})
+    settings = Settings(data=data, staff_key=STAFF, reading_room_key=ROOM, opening_interval=0)
+    Accounts(Store(settings.staff_path), settings).create("wang", "王审核", "reviewer", PASSWORD, "test")
+    with TestClient(create_app(settings)) as c:
+        yield c
+
+
+@pytest.mark.parametrize("audience", [Audience.public, Audience.reading_room])
+def test_a_withdrawn_document_is_gone_from_every_public_surface_within_seconds(withdrawal_api, audience):
+    import time
+
+    from staff import audit, publish
+    from tests.staff_fixtures import sign_in
+
+    api = withdrawal_api
+    before = _public_answers(api, audience, WITHDRAWN["id"])
+    assert _shows_it(before, WITHDRAWN["id"]), "positive control: the open document is found before"
+    assert get(api, audience, f"/api/documents/{WITHDRAWN['id']}/file").status_code == 200
+    totals = _totals(api, audience)
+
+    token = sign_in(api, "wang")
+    started = time.monotonic()
+    resp = api.post("/staff/api/withdrawals", json={"id": WITHDRAWN["id"], "reason": "收到投诉：涉及个人隐私"},
+                    headers={"X-CSRF-Token": token})
+    assert resp.status_code == 200, resp.text
+    while _totals(api, audience) != (totals[0] - 1, totals[1] - 1):
+        assert time.monotonic() - started < 5, "the withdrawal took more than 5 seconds"
+        time.sleep(0.1)
+    after = _public_answers(api, audience, WITHDRAWN["id"])
+    assert time.monotonic() - started < 5 + 60  # the sweep itself is slow; the hiding was not
+    assert not _shows_it(after, WITHDRAWN["id"])
+    for template in HIDDEN_PATHS:  # answers exactly like a document that never existed
+        gone, missing = (get(api, audience, template.format(id=i)) for i in (WITHDRAWN["id"], "NO-SUCH-DOC-000"))
+        assert gone.status_code == missing.status_code == 404 and gone.json() == missing.json()
+    # Staff still see it, with the withdrawal on record; the writer then moves it out of the
+    # public tiers (not needed for the hiding above), and the public answers stay clean.
+    assert get(api, Audience.staff, f"/api/documents/{WITHDRAWN['id']}").status_code == 200
+    publish.run_once(api.app.state.settings, api.app.state.staff.store)
+    assert get(api, Audience.staff, f"/api/documents/{WITHDRAWN['id']}").json()["access"] == "restricted"
+    assert not _shows_it(_public_answers(api, audience, WITHDRAWN["id"]), WITHDRAWN["id"])
+    trail = [(e["action"], e["subject"], e["detail"].get("reason")) for e in audit.entries(api.app.state.staff.store)]
+    assert ("withdraw", WITHDRAWN["id"], "收到投诉：涉及个人隐私") in trail
