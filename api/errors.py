@@ -69,6 +69,11 @@ def request_too_big(request: Request) -> JSONResponse | None:
     return None
 
 
+def bad_host() -> JSONResponse:
+    return _json(400, "bad_host", "此地址不提供查阅服务，请使用本馆公布的网址 / this host name is not served "
+                                  "(CHAYUE_ALLOWED_HOSTS)")
+
+
 def _json(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse(status_code=status, content={"error": code, "message": message}, headers=headers)
 
