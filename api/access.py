@@ -11,7 +11,7 @@ import ipaddress
 import logging
 import re
 from functools import lru_cache
-from urllib.parse import quote, quote_plus, urlsplit
+from urllib.parse import urlsplit
 
 from fastapi import Request
 
@@ -61,6 +61,12 @@ def audience_of(request: Request, settings: Settings) -> Audience:
 _SECRET_PARAM = re.compile(r"((?:^|[?&;])[^=&;\s]*(?:key|token|secret|passw|auth)[^=&;\s]*=)[^&;\s\"]*", re.I)
 
 
+def _any_encoding(char: str) -> str:
+    encoded = "".join("%" + "".join(f"[{h.lower()}{h.upper()}]" if h.isalpha() else h for h in f"{b:02X}")
+                      for b in char.encode())
+    return f"(?:{re.escape(char)}|{encoded}" + (r"|\+)" if char == " " else ")")
+
+
 class KeyScrubber(logging.Filter):
     """Takes keys out of log records: the configured keys wherever they appear (also
     percent-encoded), and the value of any query parameter named like a key or token.
@@ -69,12 +75,14 @@ class KeyScrubber(logging.Filter):
 
     def __init__(self, keys: tuple[str, ...]):
         super().__init__()
-        forms = {f for k in keys if k for f in (k, quote(k, safe=""), quote_plus(k, safe=""))}
-        self.forms = sorted(forms, key=len, reverse=True)
+        # Each character of a key as itself or percent-encoded in any case (%73taffkey is
+        # staffkey to the server), a space also as "+".
+        self.forms = [re.compile("".join(_any_encoding(c) for c in k)) for k in sorted(set(keys), key=len, reverse=True)
+                      if k]
 
     def scrub(self, text: str) -> str:
         for form in self.forms:
-            text = text.replace(form, "***")
+            text = form.sub("***", text)
         return _SECRET_PARAM.sub(r"\1***", text)
 
     def filter(self, record: logging.LogRecord) -> bool:

@@ -285,8 +285,11 @@ def write_ris(entries: Iterable[Entry]) -> Iterator[bytes]:
             rec["keywords"] = [str(d["category"])]
         notes = [n for n in [e.note, *(_passage_line(p) for p in e.passages)] if n]
         if notes:
-            rec["notes"] = [_one_line(n) for n in notes]
-        batch.append(rec)
+            rec["notes"] = notes
+        # A RIS value ends at its line's end: a line break in any of them (a title from a
+        # catalogue or a Word file's properties) would start records of its own.
+        batch.append({k: [_one_line(str(x)) for x in v] if isinstance(v, list) else _one_line(str(v))
+                      for k, v in rec.items()})
         if len(batch) == 200:
             yield rispy.dumps(batch).encode()
             batch = []
