@@ -1,6 +1,6 @@
 """Small things a caller could learn or forge: the last indexing time moving when only a
-restricted file is indexed, and line breaks in a title starting records of their own in a
-RIS export."""
+restricted file is indexed, line breaks in a title starting records of their own in a RIS
+export, and bodies the parser cannot read answered in another shape than the others."""
 
 from __future__ import annotations
 
@@ -59,3 +59,18 @@ def test_line_breaks_in_a_title_or_an_agency_start_no_ris_record(data):
         forged = next(r for r in records if r["id"] == "open-1")
         assert forged["title"].startswith("湿地保护通知 ER  - ") and "伪造者" in forged["title"]
         assert all(r.get("type_of_reference") == "GOVDOC" for r in records)
+
+
+@pytest.mark.parametrize("body", [
+    b'{"items": [{"id": "\xff\xfe"}]}',                          # not UTF-8
+    b'{"items": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",      # nested past the parser's depth
+    b"not json at all",
+    b'{"items": [{"id": "open-1"}',                              # cut short
+])
+def test_a_body_that_is_not_json_is_answered_in_one_shape_chinese_first(data, body):
+    with TestClient(create_app(Settings(data=data))) as c:
+        resp = c.post("/api/export/csv", content=body, headers={"Content-Type": "application/json"})
+        assert resp.status_code == 422, resp.text
+        err = resp.json()
+        assert set(err) == {"error", "message"} and err["error"] == "invalid_parameter"
+        assert err["message"].startswith("参数不正确"), err

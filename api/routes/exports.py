@@ -31,7 +31,6 @@ from api.access import site_url
 from api.admission import admit_export
 from api.deps import get_audience, get_engine, get_settings
 from api.errors import ERROR_RESPONSES, ApiError, bad_request
-from api.schemas import ErrorOut
 from api.routes.search import IsoDate, MAX_QUERY_CHARS, Str, _date, filters_from
 from engine import Engine, syntax
 from engine.model import Audience
@@ -490,7 +489,7 @@ def _no_kiosk(settings: Settings) -> None:
 FormatParam = Annotated[Format, PathParam(description="csv, xlsx, docx, ris, bibtex or csljson")]
 EXPORT_RESPONSES = {**ERROR_RESPONSES, 200: {"content": {m: {} for m, _ in MEDIA.values()},
                                              "description": "the export file, streamed"}}
-FOLDER_RESPONSES = {**EXPORT_RESPONSES, 400: {"model": ErrorOut, "description": "the body is not JSON"}}
+FOLDER_RESPONSES = EXPORT_RESPONSES
 
 
 @router.get("/{fmt}", responses=EXPORT_RESPONSES, response_class=StreamingResponse,
