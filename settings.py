@@ -31,6 +31,14 @@ class Settings(BaseSettings):
     )
     reading_room_key: str | None = None
     staff_key: str | None = None
+    allowed_hosts: str = Field(
+        "", description="Comma-separated host names the service answers to (`*.example.org` for a domain's "
+        "hosts, `*` for any). Empty: any host, except with reading_room_networks set, where only IP "
+        "addresses, localhost and base_url's host are (a page that rebinds its own name to this "
+        "server cannot read reading-room answers through a terminal's browser).")
+    base_url: str | None = Field(
+        None, description="The service's public address, e.g. https://chayue.example.org; links in feeds "
+        "and exports start with it (default: the address the request came to).")
 
     # Staff side (staff/): sign-in, sessions, opening on the day.
     staff_session_hours: float = Field(8.0, gt=0, description="a staff session ends this long after sign-in")
@@ -65,6 +73,12 @@ class Settings(BaseSettings):
                                                          "before it answers 503 busy")
     expensive_matches: int = Field(5000, ge=0, description="a search whose terms may match more documents than "
                                                            "this is expensive (also: similar documents)")
+    expensive_units: int = Field(12, ge=1, description="a search asking for more different words, phrases, "
+                                                       "fields and exclusions than this is expensive")
+    max_searches: int = Field(16, ge=1, description="searches of any kind in flight per api process; more wait "
+                                                    "their turn (four times as many), then answer 503 busy")
+    max_exports: int = Field(1, ge=1, description="exports in flight per api process, apart from the searches; "
+                                                  "more wait their turn, then answer 503 busy")
 
     # Indexer.
     ocr_engine: Literal["rapid", "tesseract"] = Field(

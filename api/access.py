@@ -11,7 +11,7 @@ import ipaddress
 import logging
 import re
 from functools import lru_cache
-from urllib.parse import quote, quote_plus
+from urllib.parse import urlsplit
 
 from fastapi import Request
 
@@ -67,6 +67,12 @@ def audience_of(request: Request, settings: Settings) -> Audience:
 _SECRET_PARAM = re.compile(r"((?:^|[?&;])[^=&;\s]*(?:key|token|secret|passw|auth)[^=&;\s]*=)[^&;\s\"]*", re.I)
 
 
+def _any_encoding(char: str) -> str:
+    encoded = "".join("%" + "".join(f"[{h.lower()}{h.upper()}]" if h.isalpha() else h for h in f"{b:02X}")
+                      for b in char.encode())
+    return f"(?:{re.escape(char)}|{encoded}" + (r"|\+)" if char == " " else ")")
+
+
 class KeyScrubber(logging.Filter):
     """Takes keys out of log records: the configured keys wherever they appear (also
     percent-encoded), and the value of any query parameter named like a key or token.
@@ -75,12 +81,14 @@ class KeyScrubber(logging.Filter):
 
     def __init__(self, keys: tuple[str, ...]):
         super().__init__()
-        forms = {f for k in keys if k for f in (k, quote(k, safe=""), quote_plus(k, safe=""))}
-        self.forms = sorted(forms, key=len, reverse=True)
+        # Each character of a key as itself or percent-encoded in any case (%73taffkey is
+        # staffkey to the server), a space also as "+".
+        self.forms = [re.compile("".join(_any_encoding(c) for c in k)) for k in sorted(set(keys), key=len, reverse=True)
+                      if k]
 
     def scrub(self, text: str) -> str:
         for form in self.forms:
-            text = text.replace(form, "***")
+            text = form.sub("***", text)
         return _SECRET_PARAM.sub(r"\1***", text)
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -99,3 +107,51 @@ def scrub_access_log(settings: Settings) -> None:
         for old in [f for f in logger.filters if isinstance(f, KeyScrubber)]:
             logger.removeFilter(old)
         logger.addFilter(scrubber)
+
+
+# -- which host names the service answers to -------------------------------------------------------
+def _host_name(host_header: str) -> str:
+    """The name of a Host header, without its port; an IPv6 literal without its brackets."""
+    host = host_header.strip().lower()
+    if host.startswith("["):
+        return host[1:host.find("]")] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def _is_address(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+@lru_cache(maxsize=8)
+def _allowed(spec: str, networks: str, base_url: str) -> tuple[str, ...] | None:
+    """The host patterns answered to, or None for any. With terminal networks and no list, a
+    name is answered to only if it is the base URL's: IP addresses and localhost always are."""
+    if spec.strip():
+        names = tuple(h.strip().lower() for h in spec.split(",") if h.strip())
+        return None if "*" in names else names
+    if not networks.strip():
+        return None
+    own = _host_name(urlsplit(base_url).netloc) if base_url else ""
+    return ("localhost",) + ((own,) if own else ())
+
+
+def host_allowed(host_header: str | None, settings: Settings) -> bool:
+    """Whether a request to this Host may be answered (DNS rebinding: a page whose name now
+    points at this server is the page's origin, not ours, and must get nothing)."""
+    patterns = _allowed(settings.allowed_hosts, settings.reading_room_networks, settings.base_url or "")
+    if patterns is None:
+        return True
+    name = _host_name(host_header or "")
+    if not settings.allowed_hosts.strip() and _is_address(name):
+        return True
+    return any(name == p or (p.startswith("*.") and name.endswith(p[1:])) for p in patterns)
+
+
+def site_url(request: Request, settings: Settings) -> str:
+    """The service's address for links that leave it (feeds, exports): the configured base URL,
+    else the address this request came to, without a trailing slash."""
+    return (settings.base_url or str(request.base_url)).rstrip("/")

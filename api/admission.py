@@ -3,7 +3,13 @@ flood of costly queries is refused fast (503 with Retry-After) and cheap ones ke
 
 A search is expensive when the engine's estimate of its matches (an upper bound from term
 document frequencies: what facets, ranking and counting walk) passes
-`settings.expensive_matches`, or when it is a kind that always is (similar documents).
+`settings.expensive_matches`, when it asks for more than `settings.expensive_units` different
+things (words, phrases, fields, exclusions, each alternative of an OR, a repeated one counted
+once: each is a clause of its own in every field searched, so a 100-word query costs a
+hundred one-word ones even on a collection too small for any one of them to match much), or
+when it is a kind that always is (similar documents). Every search, cheap or not, also
+takes one of `settings.max_searches` places in flight, and exports have a pool of their own
+(`settings.max_exports`): a flood of one kind of request never takes the others' places.
 The decision is taken in the event loop, before the route's work is handed to a thread:
 a refused request never waits for or occupies one of the thread pool's threads. Beyond the
 bound a few requests wait their turn for a moment (`settings.expensive_queue` of them, up to
@@ -13,8 +19,10 @@ instant both get their answer; only past that is a request refused."""
 from __future__ import annotations
 
 import asyncio
+import re
+import unicodedata
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, Request
@@ -79,12 +87,43 @@ def busy() -> ApiError:
 
 
 def admission_of(request: Request) -> Admission:
-    app = request.app
-    if getattr(app.state, "admission", None) is None:
-        settings = app.state.settings
-        app.state.admission = Admission(settings.expensive_bound, settings.expensive_queue,
-                                        settings.expensive_wait)
-    return app.state.admission
+    """The expensive searches' slots."""
+    return _pool(request, "admission", lambda s: Admission(s.expensive_bound, s.expensive_queue, s.expensive_wait))
+
+
+def searches_of(request: Request) -> Admission:
+    """The places of all searches in flight, cheap ones too."""
+    return _pool(request, "searches", lambda s: Admission(s.max_searches, 4 * s.max_searches, s.expensive_wait))
+
+
+def exports_of(request: Request) -> Admission:
+    """The exports' slots, apart from the searches'."""
+    return _pool(request, "exports", lambda s: Admission(s.max_exports, s.expensive_queue, s.expensive_wait))
+
+
+def _pool(request: Request, name: str, make: Callable[[Settings], Admission]) -> Admission:
+    state = request.app.state
+    if getattr(state, name, None) is None:
+        setattr(state, name, make(state.settings))
+    return getattr(state, name)
+
+
+_TYPED = re.compile(r'-?"[^"]*"|\S+')
+_OR = {"OR", "|", "或"}
+
+
+def expensive(q: str, engine: Engine, audience: Audience, settings: Settings) -> bool:
+    """Whether the search for `q` takes an expensive slot: by how many different things it
+    asks for, and by the documents it may match. A query of more pieces, as typed, than
+    could make a cheap one is expensive before it is read at all: reading a 100-word query
+    takes 15-50 ms, which the event loop would otherwise spend on every refused flood request."""
+    typed = [t for t in _TYPED.findall(unicodedata.normalize("NFKC", q)) if t not in _OR]
+    if len(set(typed)) > settings.expensive_units or len(typed) > 4 * settings.expensive_units:
+        return True
+    parsed = syntax.parse(q)
+    if syntax.distinct_units(parsed) > settings.expensive_units:
+        return True
+    return engine.estimate(syntax.to_node(parsed), audience) > settings.expensive_matches
 
 
 async def admit_search(request: Request, engine: Engine = Depends(get_engine),
@@ -96,15 +135,22 @@ async def admit_search(request: Request, engine: Engine = Depends(get_engine),
     if len(q) > 200:  # the route refuses it (422) before any work
         yield
         return
-    node = syntax.to_node(syntax.parse(q))
-    if engine.estimate(node, audience) <= settings.expensive_matches:
-        yield
-        return
-    async with admission_of(request).slot():
-        yield
+    async with searches_of(request).slot():
+        if not expensive(q, engine, audience, settings):
+            yield
+            return
+        async with admission_of(request).slot():
+            yield
 
 
 async def admit_expensive(request: Request) -> AsyncIterator[None]:
-    """For routes that are always expensive (similar documents, exports of up to 10 000)."""
-    async with admission_of(request).slot():
+    """For searches that are always expensive (similar documents)."""
+    async with searches_of(request).slot(), admission_of(request).slot():
+        yield
+
+
+async def admit_export(request: Request) -> AsyncIterator[None]:
+    """For exports (of up to 10 000 documents, or a folder's passages): their own slots, held
+    until the file is sent, so a flood of exports waits for itself and never for a search."""
+    async with exports_of(request).slot():
         yield

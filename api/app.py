@@ -11,7 +11,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
-from api.access import audience_of, scrub_access_log
+from api.access import audience_of, host_allowed, scrub_access_log
 from api.routes import documents, exports, feed, relations, search, service
 from engine.model import Audience
 from settings import Settings, get_settings
@@ -25,7 +25,8 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 
 
 class LimitsAndHeaders:
-    """Refuses oversized requests and adds the security and cache headers. A plain ASGI
+    """Refuses requests to a host name not answered to and oversized requests, and adds the
+    security and cache headers. A plain ASGI
     middleware: Starlette's @app.middleware("http") runs every request through a task
     group and memory streams, which cost about as much as the headers' purpose."""
 
@@ -37,6 +38,9 @@ class LimitsAndHeaders:
             await self.app(scope, receive, send)
             return
         request = Request(scope)
+        if not host_allowed(request.headers.get("host"), self.settings):
+            await errors.bad_host()(scope, receive, self._with_headers(request, send))
+            return
         too_big = errors.request_too_big(request)
         if too_big is not None:
             await too_big(scope, receive, self._with_headers(request, send))

@@ -33,9 +33,10 @@ def bad_request(message: str) -> ApiError:
 
 
 ERROR_RESPONSES: dict[int | str, dict] = {
+    400: {"model": ErrorOut, "description": "a host name the service does not answer to (`bad_host`, CHAYUE_ALLOWED_HOSTS)"},
     404: {"model": ErrorOut, "description": "not found (also for documents the caller may not see)"},
     413: {"model": ErrorOut, "description": "request body too large (only a folder export takes a body)"},
-    422: {"model": ErrorOut, "description": "invalid parameter, or parameters too long"},
+    422: {"model": ErrorOut, "description": "invalid parameter, parameters too long, or a body that is not JSON"},
     503: {"model": ErrorOut, "description": "search engine unavailable, or too many expensive searches at once "
                                             "(`busy`, with `Retry-After`)"},
 }
@@ -69,6 +70,11 @@ def request_too_big(request: Request) -> JSONResponse | None:
     return None
 
 
+def bad_host() -> JSONResponse:
+    return _json(400, "bad_host", "此地址不提供查阅服务，请使用本馆公布的网址 / this host name is not served "
+                                  "(CHAYUE_ALLOWED_HOSTS)")
+
+
 def _json(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse(status_code=status, content={"error": code, "message": message}, headers=headers)
 
@@ -97,6 +103,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:
+            # FastAPI's "error parsing the body": bytes that are not UTF-8, JSON nested past the
+            # parser's depth. Answered as any body that is not JSON is.
+            return _json(422, "invalid_parameter", "参数不正确：请求体不是有效的 JSON（UTF-8）/ invalid parameter: "
+                                                   "the body is not valid JSON (UTF-8)")
         messages = {404: "未找到 / not found", 405: "不支持的请求方法 / method not allowed"}
         return _json(exc.status_code, "http_error", messages.get(exc.status_code, str(exc.detail)))
 

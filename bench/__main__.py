@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 from collections.abc import Callable
 
-from bench import corpus, exports, queries, segmenters
+from bench import attack, corpus, exports, queries, segmenters
 
 REPO = corpus.REPO
 FACETED = "2 facet filters + date range"
@@ -222,8 +222,11 @@ def engine_size(table: Table, notes: list[str], pool: corpus.Pool, size: int, ar
                   f"{fts['tokens_identical']:,} of {fts['tokens_checked']:,}", "", "", "all", met(
                       fts["tokens_identical"] == fts["tokens_checked"]))
 
-    if args.flood_only:
-        flood_row(table, data, queries.shapes(pool, args.seed), label, args, log)
+    if args.flood_only or args.attack_only:
+        if args.flood_only:
+            flood_row(table, data, queries.shapes(pool, args.seed), label, args, log)
+        if size <= ATTACK_MAX:
+            attack.rows(table, data, queries.shapes(pool, args.seed), label, args.attack_seconds, log)
         return emb
     log(f"{label}: in-process searches")
     from bench.fts5 import Fts5Search
@@ -302,6 +305,8 @@ def engine_size(table: Table, notes: list[str], pool: corpus.Pool, size: int, ar
             table.add("api", f"chayue serve --workers {workers}: RSS after the load, all processes, MB (peak)",
                       label, f"{rss:.0f} ({hwm:.0f})", "", "", "≤ 500 MB (at 1M)", met(hwm <= 500, f"at {label}"))
     flood_row(table, data, shapes, label, args, log)
+    if size <= ATTACK_MAX:
+        attack.rows(table, data, shapes, label, args.attack_seconds, log)
     if size <= exports.MAX_EXPORT:  # the whole index as one search, within the export cap
         log(f"{label}: exports of the whole index as one search")
         exports.rows(table, data, label)
@@ -309,6 +314,9 @@ def engine_size(table: Table, notes: list[str], pool: corpus.Pool, size: int, ar
 
 
 FLOOD_CLIENTS = 50
+# The attack mix (bench/attack.py) runs at these sizes and below, and on a county's archive
+# of ATTACK_SMALL documents, where no word matches enough documents to be expensive.
+ATTACK_MAX, ATTACK_SMALL = 10_000, 1_000
 
 
 def flood_row(table: Table, data: Path, shapes: list[queries.Shape], label: str, args: argparse.Namespace,
@@ -348,6 +356,16 @@ def flood_row(table: Table, data: Path, shapes: list[queries.Shape], label: str,
               "bounded (≤ 500 MB)", met(hwm <= 500))
 
 
+def small_collection(table: Table, pool: corpus.Pool, args: argparse.Namespace,
+                     log: Callable[[str], None]) -> None:
+    """The attack mix on a small archive (a county's): ATTACK_SMALL documents, built for it."""
+    data = args.out / f"data-{ATTACK_SMALL}-{args.seed}"
+    if not (args.reuse and (data / "index" / "staff" / "meta.json").exists()):
+        log(f"{size_label(ATTACK_SMALL)}: building the embedded index for the attack mix")
+        run_json(["bench.build", "embedded", str(data), str(ATTACK_SMALL), str(args.seed), str(args.corpus)])
+    attack.rows(table, data, queries.shapes(pool, args.seed), size_label(ATTACK_SMALL), args.attack_seconds, log)
+
+
 def memory_rows(table: Table, built: dict[int, dict[str, Any]]) -> None:
     """Whether the indexer's own memory stays flat as the corpus grows: its peak at the
     largest size against the smallest, in this run."""
@@ -378,6 +396,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--flood-seconds", type=float, default=10.0, help="seconds of the 50-client flood")
     ap.add_argument("--flood-only", action="store_true",
                     help="only the 50-client flood row (with --sizes; reuses an index with --reuse)")
+    ap.add_argument("--attack-seconds", type=float, default=20.0, help="seconds of each run of the attack mix")
+    ap.add_argument("--attack-only", action="store_true",
+                    help="only the attack-mix row (with --sizes; reuses an index with --reuse)")
     ap.add_argument("--ocr-pages", type=int, default=12, help="0 skips OCR")
     ap.add_argument("--pdf-pages", type=int, default=100)
     ap.add_argument("--segment-chars", type=int, default=400_000)
@@ -403,7 +424,7 @@ def main(argv: list[str] | None = None) -> int:
     checked = corpus.verify(pool, 20, args.seed)
     notes.append(f"Cached analysis equals `to_record()` on {checked} documents checked in this run.")
 
-    for r in ([] if args.large or args.flood_only else segmenters.compare(pool, args.segment_chars)):
+    for r in ([] if args.large or args.flood_only or args.attack_only else segmenters.compare(pool, args.segment_chars)):
         if "chars_per_s" not in r:
             table.add("segmentation", r["name"], "", "", "", "", "", r["note"])
             continue
@@ -415,7 +436,7 @@ def main(argv: list[str] | None = None) -> int:
                   "", f"{r['chars_per_s']:,.0f}; {r['identical_tokens']:.3%} / {r['identical_pieces']:.3%}",
                   f"{base_cps:,.0f} (jieba)", f"{r['speedup']:.1f}×", "identical tokens", met(r["identical_pieces"] == 1.0))
 
-    if not args.large and not args.flood_only:
+    if not args.large and not args.flood_only and not args.attack_only:
         log(f"indexing through the real analysis ({args.analysis_docs} documents)")
         analysis_row(table, args)
         log("relevance of the queries people type (bench/relevance.py)")
@@ -424,9 +445,11 @@ def main(argv: list[str] | None = None) -> int:
         question_rows(table, args)
 
     engine_rows = {size: engine_size(table, notes, pool, size, args, log, first=i == 0) for i, size in enumerate(sizes)}
+    if not args.large and not args.flood_only and not args.attack_only and ATTACK_SMALL not in sizes:
+        small_collection(table, pool, args, log)
     memory_rows(table, engine_rows)
 
-    if args.ocr_pages > 0 and not args.large and not args.flood_only:
+    if args.ocr_pages > 0 and not args.large and not args.flood_only and not args.attack_only:
         log("OCR (bench/bench_ocr.py)")
         ocr_rows(table, args.ocr_pages, args.pdf_pages)
     if not os.environ.get("ES_URL"):

@@ -95,7 +95,10 @@ def validity_fields(doc: Document) -> dict[str, Any]:
     keys: list[str] = []
     for r in doc.relations:
         named = target_keys(str(r.get("target", ""))) + (target_keys(r["alias"]) if r.get("alias") else [])
-        for k in named + (["id:" + r["target_id"]] if r.get("target_id") else []):
+        # A catalogue may name its target by id (based_on=A-2005): found by it as by a title.
+        by_id = [r["target_id"]] if r.get("target_id") else []
+        by_id += [str(r["target"])] if r.get("source") == "manifest" and r.get("target") else []
+        for k in named + ["id:" + i for i in by_id]:
             if k not in keys:
                 keys.append(k)
     return {

@@ -416,6 +416,32 @@ def _phrase(fieldname: str, tokens: tuple[str, ...]) -> Node:
     return Term(fieldname, tokens[0]) if len(tokens) == 1 else Phrase(fieldname, tokens)
 
 
+def distinct_units(parsed: ParsedQuery) -> int:
+    """How many different things the query asks for, each OR alternative and exclusion
+    included and a repeated one counted once (as to_node searches it): what a search's size
+    is weighed by (api/admission.py). Read as words, each word is one (a question is one unit
+    of text but as many searches as it has words)."""
+    if parsed.reading == "words":
+        return len(parsed.keywords)
+    return len({_key(u) for u in parsed.units() + parsed.excluded})
+
+
+def _key(unit: Unit) -> tuple[str, str | None, bool]:
+    return normalize(unit.text), unit.field, unit.phrase
+
+
+def _merged(parsed: ParsedQuery) -> ParsedQuery:
+    """The query with a repeated group or exclusion once: 档案 档案 finds what 档案 finds, and
+    a hundred 的 cost one."""
+    groups: dict[tuple, list[Unit]] = {}
+    excluded: dict[tuple, Unit] = {}
+    for g in parsed.groups:
+        groups.setdefault(tuple(_key(u) for u in g), g)
+    for u in parsed.excluded:
+        excluded.setdefault(_key(u), u)
+    return ParsedQuery(list(groups.values()), list(excluded.values()), parsed.year_from, parsed.year_to)
+
+
 def to_node(parsed: ParsedQuery) -> Node:
     exact = _exact_node(parsed)
     if parsed.reading != "words":
@@ -451,6 +477,7 @@ def _side_by_side(keywords: tuple[str, ...]) -> tuple[Node, ...]:
 
 
 def _exact_node(parsed: ParsedQuery, near: bool = True) -> Node:
+    parsed = _merged(parsed)
     must: list[Node] = []
     for group in parsed.groups:
         alts = [unit_node(u, near=near) for u in group]

@@ -299,13 +299,18 @@ def link(items: Iterable[Item]) -> tuple[dict[str, list[Relation]], dict[str, De
     derived = {i.id: Derived(version_group=version_key(i.title, i.id)) for i in coll.items.values()}
     for it in coll.items.values():
         out[it.id] = [coll.resolve(it, r) for r in it.relations]
-    # Versions: titles equal but for a suffix, ordered by date; each newer one supersedes the one before.
+    # Versions: titles equal but for a suffix, ordered by date; each one is superseded by the
+    # next newer one that all its readers may see. A closed version in between is skipped, not
+    # a link: the open 2001 text is superseded by the open 2010 one for everyone, never left
+    # "in force" because the 2005 one between them is one the public may not see.
     for members in coll.by_group.values():
         if len(members) < 2:
             continue
         ordered = sorted(members, key=lambda i: (i.date or date.min, i.id))
-        for older, newer in zip(ordered, ordered[1:]):
-            if not any(r.kind == "替代" and r.target_id == older.id for r in out[newer.id]):
+        for k, older in enumerate(ordered):
+            rank = ACCESS_RANK.get(older.access, 2)
+            newer = next((n for n in ordered[k + 1:] if ACCESS_RANK.get(n.access, 2) <= rank), None)
+            if newer is not None and not any(r.kind == "替代" and r.target_id == older.id for r in out[newer.id]):
                 out[newer.id].append(Relation("替代", older.title, newer.start, TITLE, target_id=older.id))
     for it in coll.items.values():
         for rel in out[it.id]:

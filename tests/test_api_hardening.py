@@ -59,8 +59,7 @@ def test_expensive_searches_beyond_the_bound_are_refused_fast_and_cheap_ones_ans
     try:
         for path, params in (("/api/search", {"q": "湿地"}), ("/api/search", {"q": ""}),
                              ("/api/search", {"q": "湿地 OR 鲟鳇鱼"}), ("/api/stats", {}),
-                             ("/api/documents/d001/similar", {}), ("/api/search.atom", {"q": "湿地"}),
-                             ("/api/export/csv", {"q": "鲟鳇鱼"})):
+                             ("/api/documents/d001/similar", {}), ("/api/search.atom", {"q": "湿地"})):
             resp = api.get(path, params=params)
             assert resp.status_code == 503, (path, params, resp.text)
             assert resp.json() == {"error": "busy", "message": resp.json()["message"]}
@@ -72,6 +71,72 @@ def test_expensive_searches_beyond_the_bound_are_refused_fast_and_cheap_ones_ans
         api.portal.call(admission.leave)
     assert api.get("/api/search", params={"q": "湿地"}).status_code == 200
     assert admission.in_flight == 0
+
+
+# Thirteen different rare words (more than CHAYUE_EXPENSIVE_UNITS, 12): each one matches
+# nothing or one document, but each is a clause of its own in every field searched.
+MANY_WORDS = "鲟鳇鱼 洄游 甲 乙 丙 丁 戊 己 庚 辛 壬 癸 子"
+
+
+def test_a_long_query_is_expensive_however_few_documents_it_matches(api):
+    assert api.get("/api/search", params={"q": MANY_WORDS}).status_code == 200  # under the bound
+    admission = api.app.state.admission
+    api.portal.call(admission.enter)
+    try:
+        for path in ("/api/search", "/api/search.atom"):
+            assert api.get(path, params={"q": MANY_WORDS}).status_code == 503, path
+        # The same word typed forty times is one word: cheap, and answered; past four times
+        # CHAYUE_EXPENSIVE_UNITS pieces, a query is expensive before it is even read.
+        assert api.get("/api/search", params={"q": " ".join(["鲟鳇鱼"] * 49)}).status_code == 503
+        many = api.get("/api/search", params={"q": " ".join(["鲟鳇鱼"] * 40)})
+        assert many.status_code == 200 and [h["id"] for h in many.json()["hits"]] == ["rare"]
+        assert api.get("/api/search", params={"q": "鲟鳇鱼 洄游 调查"}).status_code == 200
+    finally:
+        api.portal.call(admission.leave)
+    assert admission.in_flight == 0
+
+
+def test_exports_have_slots_of_their_own(api):
+    """A flood of exports never makes a search wait, and expensive searches never block an export."""
+    assert api.get("/api/export/csv", params={"q": "鲟鳇鱼"}).status_code == 200  # makes the exports' pool
+    exports, admission = api.app.state.exports, api.app.state.admission
+    api.portal.call(exports.enter)  # an export in flight: the bound (1) is reached
+    try:
+        for resp in (api.get("/api/export/csv", params={"q": "鲟鳇鱼"}),
+                     api.post("/api/export/docx", json={"items": [{"id": "rare"}]})):
+            assert resp.status_code == 503 and resp.json()["error"] == "busy"
+        assert api.get("/api/documents/d001/similar").status_code == 200
+        assert api.get("/api/search", params={"q": "湿地"}).status_code == 200
+    finally:
+        api.portal.call(exports.leave)
+    api.portal.call(admission.enter)  # now the expensive searches' slot is taken
+    try:
+        assert api.get("/api/documents/d001/similar").status_code == 503
+        assert api.get("/api/export/csv", params={"q": "湿地"}).status_code == 200
+        assert api.post("/api/export/docx", json={"items": [{"id": "rare"}]}).status_code == 200
+    finally:
+        api.portal.call(admission.leave)
+    assert exports.in_flight == admission.in_flight == 0
+
+
+def test_all_searches_in_flight_are_bounded_per_process(data):
+    with TestClient(create_app(Settings(data=data, max_searches=2, expensive_wait=0.5))) as c:
+        assert c.get("/api/search", params={"q": "鲟鳇鱼"}).status_code == 200
+        searches = c.app.state.searches
+        c.portal.call(searches.enter)
+        assert c.get("/api/search", params={"q": "鲟鳇鱼"}).status_code == 200  # one place left
+        c.portal.call(searches.enter)
+        try:
+            started = time.monotonic()
+            resp = c.get("/api/search", params={"q": "鲟鳇鱼"})
+            assert resp.status_code == 503 and resp.headers["retry-after"] == "1"
+            assert time.monotonic() - started < 5
+            assert c.get("/api/documents/rare").status_code == 200  # reading a document is no search
+        finally:
+            c.portal.call(searches.leave)
+            c.portal.call(searches.leave)
+        assert c.get("/api/search", params={"q": "鲟鳇鱼"}).status_code == 200
+        assert searches.in_flight == 0
 
 
 def test_an_expensive_search_waits_its_turn_rather_than_failing_when_the_queue_has_room(queued_api):

@@ -192,6 +192,20 @@ def test_an_empty_export_is_a_clear_error_not_an_empty_file(client):
     assert resp.status_code == 422 and "专题中没有可导出的文件" in resp.json()["message"]
 
 
+def test_a_folder_of_more_passages_than_the_cap_is_refused_with_the_count_and_the_cap(client):
+    doc_id = _search_ids(client, {"q": "档案法"})[0]
+    items = [{"id": doc_id, "passages": [{"text": "摘"}] * 200} for _ in range(exports.MAX_PASSAGES // 200)]
+    items.append({"id": doc_id, "passages": [{"text": "一条多出的摘录\n第二行"}]})
+    resp = client.post("/api/export/docx", json={"items": items})
+    assert resp.status_code == 422 and resp.json()["error"] == "export_too_large"
+    assert f"{exports.MAX_PASSAGES + 1} 条" in resp.json()["message"] and f"上限 {exports.MAX_PASSAGES} 条" in resp.json()["message"]
+    under = [{"id": doc_id, "passages": items[0]["passages"][:199] + items[-1]["passages"]}]
+    resp = client.post("/api/export/docx", json={"items": under})  # under the cap: a compilation
+    assert resp.status_code == 200
+    paras = [p.text for p in Docx(io.BytesIO(resp.content)).paragraphs]
+    assert paras.count("摘") == 199 and "一条多出的摘录\n第二行" in paras  # a line break stays one
+
+
 def test_a_folder_export_body_has_its_own_limit(client):
     big = {"items": [{"id": f"id-{i}", "note": "批" * 5000} for i in range(500)]}
     resp = client.post("/api/export/csv", json=big)

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import unquote
 
 import httpx
 import pytest
@@ -118,3 +119,26 @@ def test_keys_never_reach_the_access_log(server):
     for secret in [STAFF, ROOM, "a-token-value-77", "pw-9911", *encoded]:
         assert secret not in text, secret
     assert "key=***" in text
+
+
+def _encoded(key: str, which: str) -> str:
+    """`key` with every character (or only the first) percent-encoded, in upper or lower case."""
+    def pct(c: str) -> str:
+        return "".join(f"%{b:02x}" if which.endswith("lower") else f"%{b:02X}" for b in c.encode())
+
+    if which.startswith("first"):
+        return pct(key[0]) + key[1:].replace("+", "%2B").replace("&", "%26").replace("/", "%2F")
+    return "".join(pct(c) for c in key)
+
+
+def test_keys_in_unusual_percent_encodings_never_reach_the_access_log(server):
+    url, _, _, log_path = server
+    before = len(log_path.read_text(encoding="utf-8"))
+    for key in (STAFF, ROOM):
+        for which in ("first-upper", "first-lower", "all-upper", "all-lower"):
+            raw = f"{url}/api/search?q={_encoded(key, which)}"
+            assert httpx.get(httpx.URL(raw)).status_code == 200, raw
+    time.sleep(0.5)
+    text = log_path.read_text(encoding="utf-8")[before:]
+    assert text.count("GET /api/search") == 8  # the requests were logged
+    assert STAFF not in unquote(text) and ROOM not in unquote(text), text

@@ -8,11 +8,13 @@ from __future__ import annotations
 import html
 from datetime import UTC, datetime
 from typing import Annotated, Any
-from urllib.parse import quote
+from inspect import signature
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
+from api.access import site_url
 from api.citation import agencies, gbt7714
 from api.admission import admit_search
 from api.deps import get_audience, get_engine
@@ -27,6 +29,9 @@ router = APIRouter(prefix="/api", tags=["search"])
 
 FEED_FIELDS = ("id", "title", "doc_number", "agency", "date", "published", "collection", "validity", "category",
                "doc_type", "year", "archival_code", "fonds", "page_text", "indexed_at")
+
+
+FEED_PARAMS = {p for p in signature(search_request).parameters if p not in ("audience", "settings")} | {"size"}
 
 
 def _when(doc: dict[str, Any]) -> datetime:
@@ -73,13 +78,14 @@ def search_feed(
     spec.fields = FEED_FIELDS
     result = engine.search(spec, audience)
     search.q = xml_text(search.q)
-    base = str(request.base_url).rstrip("/")
-    page_query = request.url.query
+    base = site_url(request, request.app.state.settings)
+    # The search's own parameters only: a key someone put in the URL is not the feed's to repeat.
+    page_query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k in FEED_PARAMS])
     fg = FeedGenerator()
     fg.id(f"{base}/api/search.atom?{page_query}")
     fg.title(f"查阅 · “{search.q}”的新文件" if search.q else "查阅 · 新文件")
     fg.subtitle(f"现行文件与开放档案检索，共 {result.total} 件，按日期由新到旧")
-    fg.link(href=str(request.url), rel="self", type="application/atom+xml")
+    fg.link(href=f"{base}/api/search.atom?{page_query}", rel="self", type="application/atom+xml")
     fg.link(href=f"{base}/?{page_query}", rel="alternate", type="text/html")
     fg.language("zh-CN")
     fg.author({"name": "现行文件查阅服务中心"})

@@ -3,8 +3,9 @@ cites and what cites it.
 
 Everything here is looked up through the engine under the caller's audience: a target the
 caller may not see is found as nothing, so the relation shows as the text its source wrote
-(never a link, title or count of the hidden document), and what points at a document is
-counted among the documents the caller may see."""
+(never a link, title or count of the hidden document; a catalogue's relation to it, which
+names it as staff wrote it, shows as a neutral 未收录或未公开的文件), and what points at a
+document is counted among the documents the caller may see."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ router = APIRouter(prefix="/api/documents", tags=["documents"])
 
 REF_FIELDS = ("id", "title", "doc_number", "date", "published", "validity", "effective", "ended", "version_group")
 CITED_BY_MAX = 200
+UNSEEN = "未收录或未公开的文件"
 INCOMING = {"修改": "修改", "废止": "废止", "替代": "替代", "根据": "引用", "转发": "转发", "印发": "印发", "解读": "解读"}
 
 
@@ -71,7 +73,13 @@ def outgoing(engine: Engine, doc: dict[str, Any], audience: Audience) -> list[Re
         when = date.fromisoformat(r["date"]) if r.get("date") else None
         chosen, _ = pick([_item(f) for f in candidates], when)
         ref = next((_ref(f) for f in candidates if chosen and f["id"] == chosen.id), None)
-        out.append(RelationOut(kind=r["kind"], text=r.get("alias") or r["target"], document=ref, date=r.get("date"),
+        text = r.get("alias") or r["target"]
+        if ref is None and r.get("source") == MANIFEST and audience != Audience.staff:
+            # What a catalogue says of a file the caller cannot open is the catalogue's, not the
+            # document's: its id, title or 文号 are not shown, and a hidden target reads as one
+            # that is not in the collection.
+            text = UNSEEN
+        out.append(RelationOut(kind=r["kind"], text=text, document=ref, date=r.get("date"),
                                source=r.get("source", "text"), extracted=r.get("source") != MANIFEST))
     return out
 
@@ -83,8 +91,11 @@ def incoming(engine: Engine, doc: dict[str, Any], audience: Audience) -> tuple[l
                 CITED_BY_MAX, REF_FIELDS + ("relations",))
     out = []
     for h in res.hits:
+        said: set[str] = set()
         for r in (json.loads(x) for x in h.fields.get("relations", [])):
-            if _named(r) & mine:
+            # A relation both the catalogue and the title state is one (the catalogue's first).
+            if _named(r) & mine and r["kind"] not in said:
+                said.add(r["kind"])
                 out.append(RelationOut(kind=r["kind"], text=h.fields.get("title", ""), document=_ref(h.fields),
                                        date=r.get("date"), source=r.get("source", "text"),
                                        extracted=r.get("source") != MANIFEST))

@@ -30,8 +30,8 @@ def stats(engine: Engine = Depends(get_engine), audience: Audience = Depends(get
 
 @router.get("/health", response_model=HealthOut, responses={503: {"model": HealthOut}}, summary="Engine reachable, index size, last indexing")
 def health(request: Request, audience: Audience = Depends(get_audience)) -> HealthOut | JSONResponse:
-    """`documents` counts what the caller may see; the index size (which grows with every
-    document, restricted ones included) is for staff only."""
+    """`documents` counts what the caller may see; the index size and the last indexing time
+    (which grow and move with every document, restricted ones included) are for staff only."""
     settings: Settings = request.app.state.settings
     try:
         engine = engine_of(request.app)
@@ -42,7 +42,7 @@ def health(request: Request, audience: Audience = Depends(get_audience)) -> Heal
         return JSONResponse(status_code=503, content=body.model_dump())
     return HealthOut(status="ok", engine=info.get("engine", settings.engine), documents=documents,
                      index_bytes=info.get("index_bytes") if audience == Audience.staff else None,
-                     last_indexed=info.get("last_commit"))
+                     last_indexed=info.get("last_commit") if audience == Audience.staff else None)
 
 
 @router.get("/config", response_model=ConfigOut, summary="Settings the page needs (kiosk mode)")

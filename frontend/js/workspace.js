@@ -223,24 +223,32 @@ export function importWorkspace(text) {
   }
   if (!raw || raw.format !== FILE_FORMAT) throw new Error("文件无法读取：不是查阅专题文件。");
   const incoming = clean(raw);
-  return update((ws) => {
-    let folders = 0;
-    for (const f of incoming.folders) {
-      const mine = ws.folders.find((x) => x.id === f.id);
-      if (!mine) { ws.folders.push(f); folders += 1; continue; }
-      for (const item of f.items) {
-        const have = mine.items.find((i) => i.id === item.id);
-        if (!have) { mine.items.push(item); continue; }
-        for (const p of item.passages) if (!have.passages.some((q) => q.id === p.id)) have.passages.push(p);
-        if (item.note && !have.note.includes(item.note)) have.note = have.note ? `${have.note}\n${item.note}` : item.note;
-      }
-      folders += 1;
+  const ws = load();
+  const result = merge(ws, incoming);
+  // A file larger than this browser's storage (a few MB) would be merged and then lost:
+  // nothing is kept, and the reader is told so, rather than "imported" and gone on reload.
+  if (!save(ws)) throw new Error("本浏览器的存储空间不足，无法保存导入的专题，未导入任何内容。请先删除不用的专题，或分开导入。");
+  return result;
+}
+
+/** `incoming` merged into `ws` (changed in place); what was added. */
+function merge(ws, incoming) {
+  let folders = 0;
+  for (const f of incoming.folders) {
+    const mine = ws.folders.find((x) => x.id === f.id);
+    if (!mine) { ws.folders.push(f); folders += 1; continue; }
+    for (const item of f.items) {
+      const have = mine.items.find((i) => i.id === item.id);
+      if (!have) { mine.items.push(item); continue; }
+      for (const p of item.passages) if (!have.passages.some((q) => q.id === p.id)) have.passages.push(p);
+      if (item.note && !have.note.includes(item.note)) have.note = have.note ? `${have.note}\n${item.note}` : item.note;
     }
-    for (const s of incoming.saved) if (!ws.saved.some((x) => x.params === s.params && x.name === s.name)) ws.saved.push(s);
-    const seen = new Set(ws.history.map((s) => s.params));
-    ws.history = [...ws.history, ...incoming.history.filter((s) => !seen.has(s.params))].slice(0, MAX_HISTORY);
-    return { folders, saved: incoming.saved.length };
-  });
+    folders += 1;
+  }
+  for (const s of incoming.saved) if (!ws.saved.some((x) => x.params === s.params && x.name === s.name)) ws.saved.push(s);
+  const seen = new Set(ws.history.map((s) => s.params));
+  ws.history = [...ws.history, ...incoming.history.filter((s) => !seen.has(s.params))].slice(0, MAX_HISTORY);
+  return { folders, saved: incoming.saved.length };
 }
 
 /** Give the reader a file from a Blob (same origin, so CSP allows it). */

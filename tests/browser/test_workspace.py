@@ -158,6 +158,29 @@ def test_a_bad_workspace_file_is_refused_and_changes_nothing(page, tmp_path):
     expect(page.locator("#folders")).to_contain_text("还没有专题")
 
 
+def test_a_workspace_file_larger_than_the_browser_keeps_says_nothing_was_imported(page, tmp_path):
+    """Chromium keeps about 5 million characters per site: a file of 8 million is refused as a
+    whole, with the reason, and what the workspace held is still there after a reload."""
+    page.goto("/workspace.html")
+    page.fill("#new-folder-name", "已有的专题")
+    page.click("#new-folder button[type=submit]")
+    expect(page.locator("section.folder .folder-name")).to_contain_text("已有的专题")
+    items = [{"id": f"doc-{i}", "title": f"文件{i}", "passages": [{"id": f"p-{i}", "text": "摘" * 5000}]}
+             for i in range(1600)]
+    big = tmp_path / "big.json"
+    big.write_text(json.dumps({"format": "chayue-workspace", "version": 1,
+                               "folders": [{"id": "f-big", "name": "很大的专题", "items": items}]},
+                              ensure_ascii=False), encoding="utf-8")
+    page.set_input_files("#ws-import", str(big))
+    status = page.locator("#ws-file-status")
+    expect(status).to_contain_text("存储空间不足")
+    expect(status).to_contain_text("未导入任何内容")
+    expect(status).to_have_class(re.compile(r"\berror\b"))
+    page.reload()
+    expect(page.locator("section.folder .folder-name")).to_contain_text("已有的专题")
+    expect(page.locator("#folders")).not_to_contain_text("很大的专题")
+
+
 def test_save_a_search_rename_it_get_back_to_it_and_subscribe_to_its_feed(page, server, artifacts):
     page.goto("/?q=%E6%A1%A3%E6%A1%88&collection=current")  # 档案, 现行文件
     expect(page.locator("#status")).to_contain_text("共 ")
