@@ -127,7 +127,7 @@ def to_dsl(node: Node, *, scoring: bool = True) -> Json:
     if isinstance(node, Phrase):
         if not node.tokens:
             return {"match_none": {}}
-        # The field's analyzer is `pretokenized` (whitespace): the tokens are already cut, so
+        # The field's analyzer is `whitespace`: the tokens are already cut, so
         # joining them with single spaces gives back exactly these tokens and positions.
         return {"match_phrase": {node.field: {"query": " ".join(node.tokens)}}}
     if isinstance(node, NearPhrase):

@@ -65,7 +65,7 @@ def test_terms_that_score_are_a_bool_of_terms_like_the_embedded_engine():
 
 
 def test_phrase_joins_the_pre_cut_tokens_with_single_spaces():
-    # match_phrase analyses the text with the field's analyzer (pretokenized = whitespace).
+    # match_phrase analyses the text with the field's analyzer (whitespace).
     # https://www.elastic.co/docs/reference/query-languages/query-dsl/query-dsl-match-query-phrase
     assert to_dsl(Phrase("body_words", ("国务院", "关于", "通知"))) == {
         "match_phrase": {"body_words": {"query": "国务院 关于 通知"}}}
@@ -323,8 +323,7 @@ def test_index_body_is_the_catalogue_settings_and_mappings():
     body = index_body()
     assert set(body) == {"settings", "mappings"}  # `_comment` is not a create-index key
     assert body["mappings"]["dynamic"] == "strict"
-    assert body["settings"]["analysis"]["analyzer"]["pretokenized"] == {
-        "type": "custom", "tokenizer": "whitespace"}
+    assert body["mappings"]["properties"]["body_words"]["analyzer"] == "whitespace"
 
 
 def test_field_meta_is_within_the_documented_limits():
