@@ -280,7 +280,8 @@ def parse_response(spec: SearchSpec, resp: Json) -> SearchResult:
         facets[f] = sorted(values, key=lambda v: (-v.count, v.value))
     total = resp["hits"]["total"]
     return SearchResult(total=int(total["value"] if isinstance(total, dict) else total), hits=hits,
-                        facets=facets, took_ms=float(resp.get("took", 0)))
+                        facets=facets, took_ms=float(resp.get("took", 0)),
+                        partial=bool((resp.get("_shards") or {}).get("failed")) or bool(resp.get("timed_out")))
 
 
 # -- index lifecycle ---------------------------------------------------------------------------

@@ -410,6 +410,20 @@ def test_response_is_parsed_like_the_embedded_engine():
     assert [(v.value, v.count) for v in res.facets["agency"]] == [("省政府", 4), ("国务院", 3), ("财政部", 3)]
     assert [(v.value, v.count) for v in res.facets["year"]] == [("2007", 2)]
     assert res.facets["category"] == []
+    assert not res.partial
+
+
+def test_a_shard_with_no_copy_left_makes_the_answer_say_it_is_partial():
+    # With allow_partial_search_results (Elasticsearch's default) the answer comes from the
+    # shards that answered, and `_shards.failed` counts the others.
+    resp = {"took": 5, "timed_out": False,
+            "_shards": {"total": 3, "successful": 2, "skipped": 0, "failed": 1,
+                        "failures": [{"shard": 0, "index": "chayue-x-open", "reason": {"type": "no_shard_available"}}]},
+            "hits": {"total": {"value": 1, "relation": "eq"}, "hits": [{"_id": "a", "_score": 1.0, "_source": {}}]}}
+    res = parse_response(_spec(), resp)
+    assert res.partial and res.total == 1
+    whole = {**resp, "_shards": {"total": 3, "successful": 3, "skipped": 0, "failed": 0}}
+    assert not parse_response(_spec(), whole).partial
 
 
 def test_credentials_in_es_url_become_basic_auth():
