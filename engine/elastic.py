@@ -374,8 +374,11 @@ class ElasticBackend:
         if not settings.es_url:
             raise EngineUnavailable("CHAYUE_ENGINE=elasticsearch but ES_URL is not set")
         url, auth = split_url(settings.es_url, settings.es_user, settings.es_password)
-        client = Elasticsearch(url, basic_auth=auth, ca_certs=settings.es_ca_certs,
-                               request_timeout=30, max_retries=2, retry_on_timeout=True)
+        try:
+            client = Elasticsearch(url, basic_auth=auth, ca_certs=settings.es_ca_certs,
+                                   request_timeout=30, max_retries=2, retry_on_timeout=True)
+        except ValueError as exc:  # e.g. ES_CA_CERTS with an http:// URL: the client refuses TLS options
+            raise EngineUnavailable(f"Elasticsearch at {url}: {exc} (ES_URL, ES_CA_CERTS)") from exc
         backend = cls(client, settings.es_index, writable=writable, where=url,
                       secrets=(auth[1],) if auth else ())
         if writable:

@@ -1,7 +1,7 @@
 """The conformance suite's hook into Elasticsearch: a fresh, throw-away index alias on the
 server named by ES_URL or, when it is unset, on a node of the tests' own (tests/es_node.py:
 Elastic's distribution of the compose file's version, started on first use, stopped when the
-session ends). Where no node can start the test is skipped with the reason; in CI (CI=true)
+session ends; security on: basic auth and TLS with a CA of its own). Where no node can start the test is skipped with the reason; in CI (CI=true)
 it fails instead, since CI must run the Elasticsearch half. CHAYUE_TEST_ES=off skips it.
 
     from tests.es_backend import elastic_engine_or_skip
@@ -57,17 +57,24 @@ def es_connection() -> dict[str, Any]:
         skip_or_fail(_node_failure)
     if _node is None:
         started = time.monotonic()
-        cluster = Cluster(nodes=1)
+        # As deployed with TLS: basic auth as `elastic`, HTTPS with a CA of its own (ES_CA_CERTS).
+        cluster = Cluster(nodes=1, security=True)
         try:
             _node = cluster.start()
         except (NodeUnavailable, OSError) as exc:
             _node_failure = f"no Elasticsearch {cluster.version} node could start here: {exc}"
             skip_or_fail(_node_failure)
-        started_note = (f"Elasticsearch {cluster.version}: a node of the tests' own at {cluster.url}, "
+        started_note = (f"Elasticsearch {cluster.version}: a node of the tests' own at {cluster.url} "
+                        "(security on: basic auth, TLS with its own CA), "
                         f"up in {time.monotonic() - started:.0f} s")
     assert _node is not None
     # By the settings' aliases: the field names are not accepted as keywords.
     return {"ES_URL": _node.es_url, "ES_CA_CERTS": str(_node.ca_certs) if _node.ca_certs else None}
+
+
+def own_node() -> Cluster | None:
+    """The tests' own node, once es_connection() started it (None when ES_URL is set)."""
+    return _node
 
 
 def stop_node() -> None:

@@ -368,9 +368,10 @@ class Cluster:
         `bootstrap.password` in the node's keystore."""
         tool = str(node.home / "bin" / "elasticsearch-keystore")
         env = {**node.env, "ES_JAVA_OPTS": ""}
-        subprocess.run([tool, "create"], env=env, check=True, capture_output=True, timeout=300)
-        subprocess.run([tool, "add", "-x", "bootstrap.password"], env=env, input=self.password, text=True,
-                       check=True, capture_output=True, timeout=300)
+        for args, given in ((["create"], None), (["add", "-x", "bootstrap.password"], self.password)):
+            done = subprocess.run([tool, *args], env=env, input=given, text=True, capture_output=True, timeout=300)
+            if done.returncode:
+                raise NodeUnavailable(f"elasticsearch-keystore {args[0]} failed: {(done.stdout + done.stderr)[-500:]}")
 
     # -- talking to it ---------------------------------------------------------------------
     @property
