@@ -10,7 +10,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 RUN_PKGS := tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-chi-tra tesseract-ocr-chi-sim-vert tesseract-ocr-chi-tra-vert poppler-utils fonts-noto-cjk
-TEST_PKGS := $(RUN_PKGS) fonts-arphic-uming fonts-arphic-ukai fonts-wqy-zenhei chromium docker-compose
+# maven fetches the Elasticsearch node the tests run (tests/es_node.py; Java >= 21 must be there).
+TEST_PKGS := $(RUN_PKGS) fonts-arphic-uming fonts-arphic-ukai fonts-wqy-zenhei chromium docker-compose maven
 
 .PHONY: demo test bench bench-large lint serve index system-run system-test clean
 
@@ -22,6 +23,9 @@ index: $(VENV)/.stamp-run
 	$(VENV)/bin/chayue index sample/current sample/archive --manifest sample/manifest.csv --data $(DATA)
 
 test: system-test $(VENV)/.stamp-dev
+	@# Fetched once into a cache outside the repository; if it cannot be had, the
+	@# Elasticsearch tests say why (and fail in CI, where they must run).
+	-@$(PY) -m tests.es_node --fetch
 	$(PY) -m pytest
 
 bench: system-run $(VENV)/.stamp-bench

@@ -85,6 +85,8 @@ class SearchOut(BaseModel):
     hits: list[HitOut]
     facets: dict[str, list[FacetValueOut]]
     took_ms: float
+    partial: bool = Field(False, description="true when part of the index could not be searched (an "
+                          "Elasticsearch shard with no copy available): total, hits and facets count the rest")
     page: int
     size: int
     next_cursor: str | None = Field(None, description="pass as `cursor` for the next page (deep paging)")

@@ -378,6 +378,25 @@ def memory_rows(table: Table, built: dict[int, dict[str, Any]]) -> None:
               f"{hi:.0f} MB", f"{lo:.0f} MB", f"{hi / lo:.2f}×", "flat (≤ 1.25×)", met(hi / lo <= 1.25))
 
 
+def start_es_node(table: Table, notes: list[str], log: Any) -> Any:
+    """An Elasticsearch node of the bench's own, as the compose file runs it (one node, 1 GB
+    heap, plain HTTP), for the rows beside the embedded ones; its ES_URL is set for the
+    build's subprocess. None, and a row saying why, when it cannot start."""
+    from tests.es_node import Cluster, NodeUnavailable
+
+    node = Cluster(nodes=1, heap="1g")
+    log(f"starting an Elasticsearch {node.version} node (tests/es_node.py)")
+    try:
+        node.start()
+    except (NodeUnavailable, OSError) as exc:
+        table.add("baseline", "Elasticsearch backend", "", "skipped: " + str(exc).splitlines()[0][:160])
+        return None
+    os.environ["ES_URL"] = node.url
+    notes.append(f"Elasticsearch {node.version}: a node of the bench's own on this machine (Elastic's "
+                 "integration-test distribution, 1 GB heap, plain HTTP as the compose file runs it).")
+    return node
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="10000,100000", help="comma-separated document counts")
@@ -385,6 +404,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fts5-max", type=int, default=100_000, help="largest size the FTS5 baseline is built for")
     ap.add_argument("--es-max", type=int, default=100_000,
                     help="largest size the Elasticsearch backend (at ES_URL, when set) is built for")
+    ap.add_argument("--no-es-node", action="store_true",
+                    help="do not start an Elasticsearch node of the bench's own when ES_URL is unset")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--corpus", type=Path, default=corpus.DEFAULT_CORPUS)
     ap.add_argument("--out", type=Path, default=corpus.OUT, help="indexes and caches (git-ignored)")
@@ -444,7 +465,16 @@ def main(argv: list[str] | None = None) -> int:
         log("questions people ask (bench/questions.py)")
         question_rows(table, args)
 
-    engine_rows = {size: engine_size(table, notes, pool, size, args, log, first=i == 0) for i, size in enumerate(sizes)}
+    es_node = None
+    if not os.environ.get("ES_URL") and not args.no_es_node and min(sizes) <= args.es_max:
+        es_node = start_es_node(table, notes, log)
+    try:
+        engine_rows = {size: engine_size(table, notes, pool, size, args, log, first=i == 0)
+                       for i, size in enumerate(sizes)}
+    finally:
+        if es_node is not None:
+            es_node.stop()
+            del os.environ["ES_URL"]
     if not args.large and not args.flood_only and not args.attack_only and ATTACK_SMALL not in sizes:
         small_collection(table, pool, args, log)
     memory_rows(table, engine_rows)
@@ -452,8 +482,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.ocr_pages > 0 and not args.large and not args.flood_only and not args.attack_only:
         log("OCR (bench/bench_ocr.py)")
         ocr_rows(table, args.ocr_pages, args.pdf_pages)
-    if not os.environ.get("ES_URL"):
-        table.add("baseline", "Elasticsearch backend", "", "skipped: ES_URL is not set (docker compose up elasticsearch)")
+    if not os.environ.get("ES_URL") and es_node is None and not any(r[1] == "Elasticsearch backend" for r in table.rows):
+        table.add("baseline", "Elasticsearch backend", "", "skipped: ES_URL is not set and no node of the bench's own "
+                  "was started (--no-es-node)")
 
     elapsed = time.perf_counter() - started
     text = table.markdown()

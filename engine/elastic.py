@@ -127,7 +127,7 @@ def to_dsl(node: Node, *, scoring: bool = True) -> Json:
     if isinstance(node, Phrase):
         if not node.tokens:
             return {"match_none": {}}
-        # The field's analyzer is `pretokenized` (whitespace): the tokens are already cut, so
+        # The field's analyzer is `whitespace`: the tokens are already cut, so
         # joining them with single spaces gives back exactly these tokens and positions.
         return {"match_phrase": {node.field: {"query": " ".join(node.tokens)}}}
     if isinstance(node, NearPhrase):
@@ -280,7 +280,8 @@ def parse_response(spec: SearchSpec, resp: Json) -> SearchResult:
         facets[f] = sorted(values, key=lambda v: (-v.count, v.value))
     total = resp["hits"]["total"]
     return SearchResult(total=int(total["value"] if isinstance(total, dict) else total), hits=hits,
-                        facets=facets, took_ms=float(resp.get("took", 0)))
+                        facets=facets, took_ms=float(resp.get("took", 0)),
+                        partial=bool((resp.get("_shards") or {}).get("failed")) or bool(resp.get("timed_out")))
 
 
 # -- index lifecycle ---------------------------------------------------------------------------
@@ -373,8 +374,11 @@ class ElasticBackend:
         if not settings.es_url:
             raise EngineUnavailable("CHAYUE_ENGINE=elasticsearch but ES_URL is not set")
         url, auth = split_url(settings.es_url, settings.es_user, settings.es_password)
-        client = Elasticsearch(url, basic_auth=auth, ca_certs=settings.es_ca_certs,
-                               request_timeout=30, max_retries=2, retry_on_timeout=True)
+        try:
+            client = Elasticsearch(url, basic_auth=auth, ca_certs=settings.es_ca_certs,
+                                   request_timeout=30, max_retries=2, retry_on_timeout=True)
+        except ValueError as exc:  # e.g. ES_CA_CERTS with an http:// URL: the client refuses TLS options
+            raise EngineUnavailable(f"Elasticsearch at {url}: {exc} (ES_URL, ES_CA_CERTS)") from exc
         backend = cls(client, settings.es_index, writable=writable, where=url,
                       secrets=(auth[1],) if auth else ())
         if writable:

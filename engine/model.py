@@ -125,5 +125,8 @@ class SearchResult:
     hits: list[Hit]
     facets: dict[str, list[FacetValue]]
     took_ms: float = 0.0
+    # Some of the index could not be searched (Elasticsearch: every copy of a shard was
+    # unavailable): the hits, total and facets count only the rest.
+    partial: bool = False
 
 LOW_CONFIDENCE = 60.0  # mean OCR word confidence below which a page is flagged for review

@@ -11,7 +11,13 @@ from pathlib import Path
 import tantivy
 
 MAPPING_PATH = Path(__file__).resolve().parent.parent / "mappings" / "documents.json"
-PRETOKENIZED = "pretokenized"  # analyzer name in the mapping = tokenizer name in tantivy
+# The analyzer of every indexed text field in the mapping: Elasticsearch's built-in
+# `whitespace`, which lives in its server core (the `whitespace` *tokenizer* a custom analyzer
+# would name is in the analysis-common module, which not every distribution carries).
+WHITESPACE = "whitespace"
+# The tantivy tokenizer that does the same. Its name is written into every embedded index,
+# so it stays as it was when the mapping still named a custom analyzer `pretokenized`.
+PRETOKENIZED = "pretokenized"
 
 # Fields that hold several values (ES arrays, tantivy multi-valued fields).
 MULTI_VALUED = frozenset({"agency", "recipients", "title_key", "page_text", "page_confidence", "page_lines", "suggest_keys",
@@ -52,7 +58,7 @@ def fields() -> dict[str, FieldSpec]:
 
 def tantivy_schema() -> tantivy.Schema:
     """ES type → tantivy field. keyword: raw-tokenised fast text (exact terms, facets);
-    text with the pretokenized analyzer: whitespace-tokenised with positions (phrases);
+    text with the whitespace analyzer: whitespace-tokenised with positions (phrases);
     text not indexed: stored bytes; date/integer/float/boolean: fast numeric fields."""
     sb = tantivy.SchemaBuilder()
     for f in fields().values():
@@ -63,8 +69,8 @@ def tantivy_schema() -> tantivy.Schema:
                 sb.add_bytes_field(f.name, stored=f.stored, indexed=False, fast=False)
         elif f.type == "text":
             if f.indexed:
-                if f.analyzer != PRETOKENIZED:
-                    raise ValueError(f"{f.name}: the embedded engine only knows the {PRETOKENIZED} analyzer")
+                if f.analyzer != WHITESPACE:
+                    raise ValueError(f"{f.name}: the embedded engine only knows the {WHITESPACE} analyzer")
                 sb.add_text_field(f.name, stored=f.stored, tokenizer_name=PRETOKENIZED, index_option="position")
             else:
                 sb.add_bytes_field(f.name, stored=f.stored, indexed=False, fast=False)

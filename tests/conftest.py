@@ -52,3 +52,16 @@ def copy_of_sample(tmp_path) -> Path:
     dest = tmp_path / "sample"
     shutil.copytree(SAMPLE, dest, ignore=shutil.ignore_patterns("build.py", "README.md"))
     return dest
+
+
+def pytest_terminal_summary(terminalreporter):
+    from tests import es_backend
+
+    if es_backend.started_note:
+        terminalreporter.write_line(es_backend.started_note)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    from tests import es_backend
+
+    es_backend.stop_node()  # the tests' own Elasticsearch node, if one was started

@@ -37,7 +37,8 @@ def bench_run(small_corpus, tmp_path_factory):
     proc = subprocess.run(
         [sys.executable, "-m", "bench", "--sizes", str(DOCS), "--corpus", str(small_corpus), "--out", str(out),
          "--analysis-docs", "8", "--budget", "0.1", "--requests", "3", "--http-seconds", "1",
-         "--ocr-pages", "0", "--segment-chars", "5000", "--flood-seconds", "1", "--results", "-"],
+         "--ocr-pages", "0", "--segment-chars", "5000", "--flood-seconds", "1", "--results", "-",
+         "--no-es-node"],
         cwd=REPO, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     yield proc.stdout, out

@@ -65,7 +65,7 @@ def test_terms_that_score_are_a_bool_of_terms_like_the_embedded_engine():
 
 
 def test_phrase_joins_the_pre_cut_tokens_with_single_spaces():
-    # match_phrase analyses the text with the field's analyzer (pretokenized = whitespace).
+    # match_phrase analyses the text with the field's analyzer (whitespace).
     # https://www.elastic.co/docs/reference/query-languages/query-dsl/query-dsl-match-query-phrase
     assert to_dsl(Phrase("body_words", ("国务院", "关于", "通知"))) == {
         "match_phrase": {"body_words": {"query": "国务院 关于 通知"}}}
@@ -323,8 +323,7 @@ def test_index_body_is_the_catalogue_settings_and_mappings():
     body = index_body()
     assert set(body) == {"settings", "mappings"}  # `_comment` is not a create-index key
     assert body["mappings"]["dynamic"] == "strict"
-    assert body["settings"]["analysis"]["analyzer"]["pretokenized"] == {
-        "type": "custom", "tokenizer": "whitespace"}
+    assert body["mappings"]["properties"]["body_words"]["analyzer"] == "whitespace"
 
 
 def test_field_meta_is_within_the_documented_limits():
@@ -411,6 +410,20 @@ def test_response_is_parsed_like_the_embedded_engine():
     assert [(v.value, v.count) for v in res.facets["agency"]] == [("省政府", 4), ("国务院", 3), ("财政部", 3)]
     assert [(v.value, v.count) for v in res.facets["year"]] == [("2007", 2)]
     assert res.facets["category"] == []
+    assert not res.partial
+
+
+def test_a_shard_with_no_copy_left_makes_the_answer_say_it_is_partial():
+    # With allow_partial_search_results (Elasticsearch's default) the answer comes from the
+    # shards that answered, and `_shards.failed` counts the others.
+    resp = {"took": 5, "timed_out": False,
+            "_shards": {"total": 3, "successful": 2, "skipped": 0, "failed": 1,
+                        "failures": [{"shard": 0, "index": "chayue-x-open", "reason": {"type": "no_shard_available"}}]},
+            "hits": {"total": {"value": 1, "relation": "eq"}, "hits": [{"_id": "a", "_score": 1.0, "_source": {}}]}}
+    res = parse_response(_spec(), resp)
+    assert res.partial and res.total == 1
+    whole = {**resp, "_shards": {"total": 3, "successful": 3, "skipped": 0, "failed": 0}}
+    assert not parse_response(_spec(), whole).partial
 
 
 def test_credentials_in_es_url_become_basic_auth():

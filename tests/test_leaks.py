@@ -24,6 +24,8 @@ from engine.embedded import open_embedded
 from engine.model import ACCESS_FOR, Audience, Document, Page
 from indexer.ledger import INDEXED, Entry, Ledger
 from settings import Settings
+from tests.conformance.engines import BACKENDS
+from tests.es_backend import elastic_engine_or_skip, es_connection
 
 STAFF, ROOM = "staff-leak-key", "room-leak-key"
 KEYS = {Audience.public: None, Audience.reading_room: ROOM, Audience.staff: STAFF}
@@ -77,21 +79,45 @@ def _open_docs() -> list[Document]:
     return docs
 
 
-def _build(data: Path, hidden: tuple[str, ...]) -> Path:
-    """The open documents, and the hidden ones of the access levels in `hidden`."""
+def _build(kind: str, data: Path, hidden: tuple[str, ...], keep: list[Engine]) -> Settings:
+    """Settings of an api over an engine of `kind` holding the open documents and the hidden
+    ones of the access levels in `hidden` (an Elasticsearch engine is put in `keep`: closing
+    it deletes its indices)."""
     files = data / "files"
     files.mkdir()
     secret_png, room_txt = files / "secret.png", files / "room.txt"
     Image.new("RGB", (60, 80), "white").save(secret_png)
     room_txt.write_text(ROOM_ONLY["body"], encoding="utf-8")
-    engine = Engine(open_embedded(data, writable=True))
+    extra: dict = {}
+    if kind == "embedded":
+        engine = Engine(open_embedded(data, writable=True))
+    else:
+        engine = elastic_engine_or_skip()
+        keep.append(engine)
+        extra = {"engine": "elasticsearch", "es_index": engine.backend.alias, **es_connection()}
     docs = [_hidden_doc(SECRET, "restricted", SECRET_YEAR, secret_png, "image/png"),
             _hidden_doc(ROOM_ONLY, "reading_room", ROOM_YEAR, room_txt, "text/plain")]
     engine.upsert(_open_docs() + [d for d in docs if d.access in hidden])
     engine.commit()
-    engine.close()
+    if kind == "embedded":
+        engine.close()
     _record_files(data, {SECRET["id"]: secret_png, ROOM_ONLY["id"]: room_txt})
-    return data
+    return Settings(data=data, staff_key=STAFF, reading_room_key=ROOM, **extra)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def kind(request):
+    """Every test here runs on each engine: the api over the embedded index, then over
+    Elasticsearch (the same app, CHAYUE_ENGINE=elasticsearch)."""
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def es_engines(kind):
+    made: list[Engine] = []
+    yield made
+    for engine in made:
+        engine.close()
 
 
 def _record_files(data: Path, files: dict[str, Path]) -> None:
@@ -107,25 +133,24 @@ def _record_files(data: Path, files: dict[str, Path]) -> None:
 
 
 @pytest.fixture(scope="module")
-def leak_index(tmp_path_factory) -> Path:
-    return _build(tmp_path_factory.mktemp("leak-data"), ("restricted", "reading_room"))
+def leak_index(kind, es_engines, tmp_path_factory) -> Settings:
+    return _build(kind, tmp_path_factory.mktemp("leak-data"), ("restricted", "reading_room"), es_engines)
 
 
 @pytest.fixture(scope="module")
 def api(leak_index):
-    with TestClient(create_app(Settings(data=leak_index, staff_key=STAFF, reading_room_key=ROOM))) as c:
+    with TestClient(create_app(leak_index)) as c:
         yield c
 
 
 @pytest.fixture(scope="module")
-def bare(tmp_path_factory):
+def bare(kind, es_engines, tmp_path_factory):
     """For each audience, the api over an index without the documents it may not see (the
     restricted ones removed for the reading room; both hidden ones for the public)."""
     apps = {}
-    with TestClient(create_app(Settings(data=_build(tmp_path_factory.mktemp("leak-open"), ()),
-                                        staff_key=STAFF, reading_room_key=ROOM))) as public, \
-         TestClient(create_app(Settings(data=_build(tmp_path_factory.mktemp("leak-room"), ("reading_room",)),
-                                        staff_key=STAFF, reading_room_key=ROOM))) as room:
+    with TestClient(create_app(_build(kind, tmp_path_factory.mktemp("leak-open"), (), es_engines))) as public, \
+         TestClient(create_app(_build(kind, tmp_path_factory.mktemp("leak-room"), ("reading_room",),
+                                      es_engines))) as room:
         apps[Audience.public], apps[Audience.reading_room] = public, room
         yield apps
 
