@@ -75,6 +75,10 @@ class Document:
     source_sha256: str | None = None
     media_type: str | None = None
     provenance: dict[str, str] = field(default_factory=dict)  # field → manifest/layout/file name…
+    # Its place in the fonds (indexer/arrangement.py): the nodes above it from the top, each
+    # [kind, code, label], and its 件号.
+    arrangement: list[list[str]] = field(default_factory=list)
+    item_no: str | None = None
 
     @property
     def year(self) -> int | None:
