@@ -22,7 +22,6 @@ FRONTEND = Path(__file__).resolve().parent.parent / "frontend"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
 
-
 class LimitsAndHeaders:
     """Refuses oversized requests and adds the security and cache headers. A plain ASGI
     middleware: Starlette's @app.middleware("http") runs every request through a task

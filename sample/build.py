@@ -720,7 +720,7 @@ def build_fonds_j005(law: dict, out: Path, truth: dict) -> list[dict]:
                      "fonds": FONDS_J005, "archival_code": code, "retention": "永久", "level": "案卷"})
     for code, chapter, access in FONDS_J005_ITEMS:
         text = chapters[chapter - 1].strip()
-        heading = text.splitlines()[0].replace(" ", "　")
+        heading = text.splitlines()[0].replace(" ", "")  # 第一章总则: a title without spaces
         title = f"中华人民共和国档案法{heading}"
         rel = f"archive/{code}.txt"
         write_text(out / f"{code}.txt", f"{title}\n{text}\n", "utf-8", "\n")
