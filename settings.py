@@ -49,6 +49,7 @@ class Settings(BaseSettings):
                                                          "before it answers 503 busy")
     expensive_matches: int = Field(5000, ge=0, description="a search whose terms may match more documents than "
                                                            "this is expensive (also: similar documents)")
+    oai_page_size: int = Field(100, ge=1, le=1000, description="records per OAI-PMH list answer (then a resumption token)")
 
     # Indexer.
     ocr_engine: Literal["rapid", "tesseract"] = Field(

@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
 from api.access import audience_of, scrub_access_log
-from api.routes import documents, exports, feed, permalink, relations, search, service, tree
+from api.routes import documents, exports, feed, oai, permalink, relations, search, service, tree
 from engine.model import Audience
 from settings import Settings, get_settings
 
@@ -87,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(feed.router)
     app.include_router(tree.router)
     app.include_router(permalink.router)
+    app.include_router(oai.router)
     app.add_middleware(LimitsAndHeaders, settings=settings)
 
     if FRONTEND.is_dir():

@@ -31,7 +31,7 @@ from PIL import Image
 
 from engine import Engine
 from engine.model import COLLECTIONS, Document, Page
-from indexer import arrangement, limits, relations
+from indexer import arrangement, limits, relations, withdrawals
 from indexer import metadata as text_metadata
 from indexer.extract import Extracted, ExtractionError, extractor_for
 from indexer.ledger import FAILED, INDEXED, SKIPPED, Entry, Ledger
@@ -433,6 +433,7 @@ class Batch:
         if docs or stale:
             if docs:
                 self.ledger.note_pending({d.id: str(d.source_path) for d in docs})
+            withdrawals.note(self.engine, self.ledger, docs, stale)
             if stale:
                 self.engine.delete(stale)
             if docs:
@@ -519,6 +520,7 @@ class Indexer:
         ids = {e.doc_id for e in gone if e.doc_id
                and not any(r.path not in gone_paths for r in self.ledger.rows_for(e.doc_id))}
         if ids:
+            withdrawals.note(self.engine, self.ledger, (), ids)
             self.engine.delete(ids)
             self.engine.commit()
         self.ledger.forget(sorted(gone_paths))
