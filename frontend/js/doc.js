@@ -239,6 +239,14 @@ function percent(value) {
 
 function renderActions(doc) {
   $("print-button").addEventListener("click", () => window.print());
+  // Scans open in the IIIF viewer (Mirador), which searches inside them for the same words.
+  if (doc.links?.page_image) {
+    const viewer = $("iiif-viewer");
+    const p = new URLSearchParams({ id: doc.id });
+    if (query) p.set("q", query);
+    viewer.href = `viewer.html?${p}`;
+    viewer.hidden = false;
+  }
 
   const text = citation(doc);
   $("cite-text").textContent = text;
