@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -166,6 +167,8 @@ def region_box(region: str, width: int, height: int) -> tuple[int, int, int, int
         x, y, w, h = (float(v) for v in region[4 if pct else 0:].split(","))
     except ValueError:
         raise _bad("region") from None
+    if not all(math.isfinite(v) for v in (x, y, w, h)):
+        raise _bad("region")
     if pct:
         x, y, w, h = x * width / 100, y * height / 100, w * width / 100, h * height / 100
     if w <= 0 or h <= 0 or x < 0 or y < 0 or x >= width or y >= height:
@@ -183,6 +186,8 @@ def output_size(size: str, w: int, h: int) -> tuple[int, int]:
             p = float(size[4:])
         except ValueError:
             raise _bad("size") from None
+        if not 0 < p <= 100:
+            raise _bad("size")
         out = (round(w * p / 100), round(h * p / 100))
     else:
         fit = size.startswith("!")

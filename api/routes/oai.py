@@ -19,7 +19,7 @@ import re
 import sqlite3
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import parse_qsl, quote, unquote
 from xml.etree import ElementTree as ET
 
 from fastapi import APIRouter, Depends, Request
@@ -139,7 +139,9 @@ class Listing:
         try:
             data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
             prefix, set_spec, start, end, offset, generation = data
-            if not (isinstance(offset, int) and 0 <= offset <= RESULT_WINDOW and isinstance(prefix, str)):
+            texts = (set_spec, start, end, generation)
+            if not (isinstance(offset, int) and not isinstance(offset, bool) and 0 <= offset <= RESULT_WINDOW
+                    and prefix == "oai_dc" and all(t is None or isinstance(t, str) for t in texts)):
                 raise ValueError(offset)
         except (ValueError, TypeError) as exc:
             raise OaiError("badResumptionToken", "the resumption token is not one this repository gave") from exc
@@ -353,9 +355,12 @@ def _formats(body: ET.Element, params: dict[str, str], request: Request, engine:
 
 async def _params(request: Request) -> list[tuple[str, str]]:
     items = list(request.query_params.multi_items())
-    if request.method == "POST":
-        form = await request.form()
-        items += [(k, str(v)) for k, v in form.multi_items()]
+    if request.method == "POST":  # application/x-www-form-urlencoded, as the protocol says
+        try:
+            body = (await request.body()).decode("utf-8")
+            items += parse_qsl(body, keep_blank_values=True, strict_parsing=bool(body), max_num_fields=20)
+        except (UnicodeDecodeError, ValueError):
+            items.append(("verb", ""))  # answered as badVerb/badArgument
     return items
 
 
