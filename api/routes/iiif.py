@@ -26,6 +26,7 @@ from PIL import Image
 
 from api.deps import get_audience, get_engine, get_settings
 from api.errors import ERROR_RESPONSES, ApiError, not_found
+from api.schemas import ErrorOut
 from api.highlight import find_spans, query_terms
 from api.routes import documents
 from api.routes.permalink import permalink
@@ -45,6 +46,8 @@ SEARCH1 = "http://iiif.io/api/search/1/context.json"
 TILE = 512
 MAX_HITS = 500
 JSON_LD = "application/ld+json"
+LD_RESPONSES: dict[int | str, dict] = {**ERROR_RESPONSES, 200: {"content": {JSON_LD: {}}}}
+BAD_IMAGE = {400: {"model": ErrorOut, "description": "an image request outside level 1 (IIIF Image API 3)"}}
 LABELS = (("title", "题名"), ("archival_code", "档号"), ("fonds", "全宗"), ("doc_number", "文号"),
           ("agency", "责任者"), ("date", "成文日期"), ("retention", "保管期限"), ("doc_type", "文种"))
 
@@ -89,7 +92,7 @@ def _layout(doc: dict[str, Any], n: int) -> dict[str, Any]:
 
 
 # -- Presentation 3 ---------------------------------------------------------------------
-@router.get("/{doc_id}/manifest", responses=ERROR_RESPONSES, summary="IIIF Presentation 3 manifest")
+@router.get("/{doc_id}/manifest", responses=LD_RESPONSES, response_class=JSONResponse, summary="IIIF Presentation 3 manifest")
 def manifest(doc_id: DocId, request: Request, engine: Engine = Depends(get_engine),
              audience: Audience = Depends(get_audience), settings: Settings = Depends(get_settings)) -> JSONResponse:
     doc = _doc(engine, doc_id, audience)
@@ -135,7 +138,7 @@ def manifest(doc_id: DocId, request: Request, engine: Engine = Depends(get_engin
 
 
 # -- Image API 3, level 1 -----------------------------------------------------------------
-@router.get("/{doc_id}/image/{n}/info.json", responses=ERROR_RESPONSES, summary="IIIF Image API 3 information")
+@router.get("/{doc_id}/image/{n}/info.json", responses={**LD_RESPONSES, **BAD_IMAGE}, response_class=JSONResponse, summary="IIIF Image API 3 information")
 def info(doc_id: DocId, n: PageNo, request: Request, engine: Engine = Depends(get_engine),
          audience: Audience = Depends(get_audience), settings: Settings = Depends(get_settings)) -> JSONResponse:
     doc = _doc(engine, doc_id, audience)
@@ -214,7 +217,7 @@ def output_size(size: str, w: int, h: int) -> tuple[int, int]:
 
 
 @router.get("/{doc_id}/image/{n}/{region}/{size}/{rotation}/{quality}.{fmt}",
-            responses={**ERROR_RESPONSES, 200: {"content": {"image/jpeg": {}, "image/png": {}}}},
+            responses={**ERROR_RESPONSES, **BAD_IMAGE, 200: {"content": {"image/jpeg": {}, "image/png": {}}}},
             response_class=Response, summary="IIIF Image API 3 (level 1): a region of a page at a size")
 def image(doc_id: DocId, n: PageNo, region: str, size: str, rotation: str, quality: str, fmt: str,
           engine: Engine = Depends(get_engine), audience: Audience = Depends(get_audience),
@@ -281,7 +284,7 @@ def _target(canvas: str, box: tuple[int, int, int, int] | None) -> str:
     return f"{canvas}#xywh={','.join(map(str, box))}" if box else canvas
 
 
-@router.get("/{doc_id}/search", responses=ERROR_RESPONSES, summary="IIIF Content Search 2.0 within the document")
+@router.get("/{doc_id}/search", responses=LD_RESPONSES, response_class=JSONResponse, summary="IIIF Content Search 2.0 within the document")
 def search(doc_id: DocId, request: Request, q: Annotated[str, Query(max_length=200)] = "",
            engine: Engine = Depends(get_engine), audience: Audience = Depends(get_audience),
            settings: Settings = Depends(get_settings)) -> JSONResponse:
@@ -307,7 +310,7 @@ def search(doc_id: DocId, request: Request, q: Annotated[str, Query(max_length=2
     return _json(data, SEARCH2)
 
 
-@router.get("/{doc_id}/search1", responses=ERROR_RESPONSES, summary="The same hits as IIIF Content Search 1.0")
+@router.get("/{doc_id}/search1", responses=LD_RESPONSES, response_class=JSONResponse, summary="The same hits as IIIF Content Search 1.0")
 def search1(doc_id: DocId, request: Request, q: Annotated[str, Query(max_length=200)] = "",
             engine: Engine = Depends(get_engine), audience: Audience = Depends(get_audience),
             settings: Settings = Depends(get_settings)) -> JSONResponse:

@@ -364,10 +364,23 @@ async def _params(request: Request) -> list[tuple[str, str]]:
     return items
 
 
-@router.api_route("/api/oai", methods=["GET", "POST"], response_class=Response,
-                  responses={200: {"content": {"text/xml": {}}}}, summary="OAI-PMH 2.0 (oai_dc)")
+XML_RESPONSES: dict[int | str, dict] = {200: {"content": {"text/xml": {}}}}
+
+
+@router.get("/api/oai", response_class=Response, responses=XML_RESPONSES, summary="OAI-PMH 2.0 (oai_dc)")
 async def oai(request: Request, engine: Engine = Depends(get_engine), audience: Audience = Depends(get_audience),
               settings: Settings = Depends(get_settings)) -> Response:
+    return await _answer(request, engine, audience, settings)
+
+
+@router.post("/api/oai", response_class=Response, responses=XML_RESPONSES,
+             summary="OAI-PMH 2.0 (oai_dc), arguments form-encoded in the body")
+async def oai_post(request: Request, engine: Engine = Depends(get_engine), audience: Audience = Depends(get_audience),
+                   settings: Settings = Depends(get_settings)) -> Response:
+    return await _answer(request, engine, audience, settings)
+
+
+async def _answer(request: Request, engine: Engine, audience: Audience, settings: Settings) -> Response:
     items = await _params(request)
     xml = await run_in_threadpool(answer, request, items, engine, audience, settings)
     return Response(xml, media_type="text/xml; charset=utf-8")
