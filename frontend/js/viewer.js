@@ -15,9 +15,9 @@ if (!id) {
   window.Mirador.viewer({
     id: "viewer",
     language: "zh-CN",
-    // The search runs when the window opens and its hits are marked on the scan; the side
-    // bar stays closed, since Mirador's search panel, opened at once, runs it a second time
-    // and lists every hit twice (the panel's search button runs it again, once).
+    // The search runs when the window opens and its hits are marked on the scan. Mirador
+    // 4.0.0 then opens its search panel, which runs the search again under a URL encoded
+    // differently and lists each hit twice; the marks on the scan are right.
     windows: [{ id: "chayue", manifestId: manifest, thumbnailNavigationPosition: "far-bottom",
                 ...(q ? { defaultSearchQuery: q } : {}) }],
     window: { allowClose: false, allowMaximize: false, defaultView: "single" },
