@@ -9,20 +9,26 @@ DATA ?= data
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-RUN_PKGS := tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-chi-tra tesseract-ocr-chi-sim-vert tesseract-ocr-chi-tra-vert poppler-utils fonts-noto-cjk
+RUN_PKGS := tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-chi-tra tesseract-ocr-chi-sim-vert tesseract-ocr-chi-tra-vert poppler-utils fonts-noto-cjk npm
 # maven fetches the Elasticsearch node the tests run (tests/es_node.py; Java >= 21 must be there).
 TEST_PKGS := $(RUN_PKGS) fonts-arphic-uming fonts-arphic-ukai fonts-wqy-zenhei chromium docker-compose maven
 
-.PHONY: demo test bench bench-large lint serve index system-run system-test clean
+# The IIIF viewer of frontend/viewer.html: Mirador's own bundle from the npm registry, fetched
+# once at install (npm's cache outside the repo), served as a static file: no CDN, no build step.
+MIRADOR_VERSION := 4.0.0
+MIRADOR := frontend/vendor/mirador/mirador.min.js
+NPM_CACHE ?= $(HOME)/.cache/chayue/npm
 
-demo: system-run $(VENV)/.stamp-run index
+.PHONY: demo test bench bench-large lint serve index system-run system-test clean vendor
+
+demo: system-run $(VENV)/.stamp-run vendor index
 	@echo "查阅 chayue: http://$(HOST):$(PORT)/   (API: http://$(HOST):$(PORT)/api/search?q=档案  docs: /docs)"
 	$(VENV)/bin/chayue serve --data $(DATA) --host $(HOST) --port $(PORT)
 
 index: $(VENV)/.stamp-run
 	$(VENV)/bin/chayue index sample/current sample/archive --manifest sample/manifest.csv --data $(DATA)
 
-test: system-test $(VENV)/.stamp-dev
+test: system-test $(VENV)/.stamp-dev vendor
 	@# Fetched once into a cache outside the repository; if it cannot be had, the
 	@# Elasticsearch tests say why (and fail in CI, where they must run).
 	-@$(PY) -m tests.es_node --fetch
@@ -53,6 +59,15 @@ $(VENV)/.stamp-dev: pyproject.toml | $(VENV)/bin/python
 
 $(VENV)/.stamp-bench: $(VENV)/.stamp-dev
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	touch $@
+
+vendor: $(MIRADOR)
+
+$(MIRADOR): Makefile
+	mkdir -p $(NPM_CACHE) $(@D)
+	cd $(NPM_CACHE) && npm pack --silent --cache $(NPM_CACHE)/cache mirador@$(MIRADOR_VERSION) >/dev/null
+	tar -xzf $(NPM_CACHE)/mirador-$(MIRADOR_VERSION).tgz -C $(@D) --strip-components=2 package/dist/mirador.min.js
+	tar -xzf $(NPM_CACHE)/mirador-$(MIRADOR_VERSION).tgz -C $(@D) --strip-components=1 package/LICENSE
 	touch $@
 
 system-run:

@@ -79,6 +79,7 @@ class Settings(BaseSettings):
                                                     "their turn (four times as many), then answer 503 busy")
     max_exports: int = Field(1, ge=1, description="exports in flight per api process, apart from the searches; "
                                                   "more wait their turn, then answer 503 busy")
+    oai_page_size: int = Field(100, ge=1, le=1000, description="records per OAI-PMH list answer (then a resumption token)")
 
     # Indexer.
     ocr_engine: Literal["rapid", "tesseract"] = Field(

@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
 from api.access import audience_of, host_allowed, scrub_access_log
-from api.routes import documents, exports, feed, relations, search, service
+from api.routes import documents, exports, feed, iiif, oai, permalink, relations, search, service, tree
 from engine.model import Audience
 from settings import Settings, get_settings
 from staff import web as staff_web
@@ -22,6 +22,11 @@ FRONTEND = Path(__file__).resolve().parent.parent / "frontend"
 # The page loads nothing from elsewhere; scripts only from our own files.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+
+# The IIIF viewer page (Mirador, vendored) styles itself with <style> elements it writes and
+# draws page images into canvases from blob: URLs; scripts stay our own files only.
+VIEWER_CSP = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'").replace(
+    "img-src 'self' data:", "img-src 'self' data: blob:")
 
 
 class LimitsAndHeaders:
@@ -54,7 +59,9 @@ class LimitsAndHeaders:
                 headers.setdefault("X-Content-Type-Options", "nosniff")
                 headers.setdefault("Referrer-Policy", "no-referrer")
                 path = request.url.path
-                if not path.startswith("/docs"):
+                if path == "/viewer.html":
+                    headers.setdefault("Content-Security-Policy", VIEWER_CSP)
+                elif not path.startswith("/docs"):
                     headers.setdefault("Content-Security-Policy", CSP)
                 if path.startswith("/api/"):
                     # Answers depend on who asks (key or terminal network), so no shared cache
@@ -92,6 +99,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(exports.router)
     app.include_router(feed.router)
     staff_web.mount(app, settings)  # the archive's own side: /staff/api and /api/openings
+    app.include_router(tree.router)
+    app.include_router(permalink.router)
+    app.include_router(oai.router)
+    app.include_router(iiif.router)
     app.add_middleware(LimitsAndHeaders, settings=settings)
 
     if FRONTEND.is_dir():

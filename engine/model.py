@@ -78,6 +78,10 @@ class Document:
     # The manifest's 开放日期 and 开放标识: read by the staff store (staff/opening.py), not indexed.
     opening_due: dt.date | None = None
     opening_mark: str | None = None
+    # Its place in the fonds (indexer/arrangement.py): the nodes above it from the top, each
+    # [kind, code, label], and its 件号.
+    arrangement: list[list[str]] = field(default_factory=list)
+    item_no: str | None = None
 
     @property
     def year(self) -> int | None:

@@ -58,10 +58,38 @@ def to_record(doc: Document) -> dict[str, Any]:
         "source_sha256": doc.source_sha256,
         "media_type": doc.media_type,
         "provenance": [f"{k}:{v}" for k, v in sorted(doc.provenance.items())],
+        **tree_fields(doc),
         "suggest_keys": suggest_keys(doc),
         "indexed_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     return {k: v for k, v in rec.items() if v is not None and v != []}
+
+
+TREE_DEPTH = 6  # tree_1 … tree_6 in the catalogue
+
+
+def tree_paths(nodes: list[list[str]]) -> list[str]:
+    """Each node's key: the codes from the top joined by "/" (indexer/arrangement.py)."""
+    out: list[str] = []
+    for node in nodes[:TREE_DEPTH]:
+        code = str(node[1]).replace("/", "／")
+        out.append(f"{out[-1]}/{code}" if out else code)
+    return out
+
+
+def tree_fields(doc: Document) -> dict[str, Any]:
+    """The item's place as indexed: tree_N holds the key of its node N levels down (a browse
+    counts a node's items by it, a search within a node filters on it), tree_parent the node
+    right above it (its 案卷: the previous and next item), tree_nodes the nodes' kinds and
+    labels for breadcrumbs."""
+    if not doc.arrangement:
+        return {}
+    paths = tree_paths(doc.arrangement)
+    out: dict[str, Any] = {f"tree_{i + 1}": p for i, p in enumerate(paths)}
+    out["tree_parent"] = paths[-1]
+    out["tree_nodes"] = json.dumps(doc.arrangement[:TREE_DEPTH], ensure_ascii=False, separators=(",", ":"))
+    out["item_no"] = doc.item_no
+    return out
 
 
 def page_lines(page: Page) -> str:

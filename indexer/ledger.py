@@ -52,6 +52,15 @@ CREATE TABLE IF NOT EXISTS pending (
     doc_id      TEXT PRIMARY KEY,
     path        TEXT NOT NULL
 );
+-- Documents once shown that are gone or closed: OAI-PMH lists them as deleted records to the
+-- audiences that saw them (indexer/withdrawals.py). Kept when the index is rebuilt.
+CREATE TABLE IF NOT EXISTS withdrawn (
+    doc_id      TEXT PRIMARY KEY,
+    collection  TEXT,
+    fonds       TEXT,
+    access_was  TEXT NOT NULL,
+    at          TEXT NOT NULL
+);
 -- What a run noticed that is not a file: manifest rows without a file, bad values.
 CREATE TABLE IF NOT EXISTS problems (
     run_id      INTEGER NOT NULL,
@@ -256,6 +265,29 @@ class Ledger:
                 self.db.executemany("UPDATE files SET seen_run = ? WHERE path = ?",
                                     [(run_id, p) for p in seen])
             self.db.execute("DELETE FROM pending")
+
+    def note_withdrawn(self, rows: list[tuple[str, str | None, str | None, str]]) -> None:
+        """(doc_id, collection, fonds, access it had): the widest access it was ever shown with is kept."""
+        rank = "CASE {} WHEN 'open' THEN 0 WHEN 'reading_room' THEN 1 ELSE 2 END"
+        with self._tx():
+            self.db.executemany(
+                f"""INSERT INTO withdrawn (doc_id, collection, fonds, access_was, at) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT(doc_id) DO UPDATE SET at = excluded.at, collection = excluded.collection,
+                      fonds = excluded.fonds,
+                      access_was = CASE WHEN {rank.format('excluded.access_was')} < {rank.format('withdrawn.access_was')}
+                                   THEN excluded.access_was ELSE withdrawn.access_was END""",
+                [(*r, _now()) for r in rows])
+
+    def restore(self, ids: Iterable[str]) -> None:
+        with self._tx():
+            self.db.executemany("DELETE FROM withdrawn WHERE doc_id = ?", [(i,) for i in ids])
+
+    def withdrawn(self) -> list[sqlite3.Row]:
+        """Every withdrawal noted, oldest first (an old ledger opened read-only has none)."""
+        try:
+            return self.db.execute("SELECT * FROM withdrawn ORDER BY at, doc_id").fetchall()
+        except sqlite3.OperationalError:
+            return []
 
     def forget(self, paths: list[str]) -> None:
         with self._tx():

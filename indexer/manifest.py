@@ -14,14 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from analysis import dates, docnumber
-from indexer import secrecy
+from indexer import arrangement, secrecy
 from indexer.relations import MANIFEST_COLUMNS as MANIFEST_RELATIONS
 
 COLUMNS: dict[str, str] = {
     # English names (the document model) map to themselves.
     **{k: k for k in ("file", "id", "title", "doc_number", "agency", "recipients", "date", "published",
                       "collection", "category", "doc_type", "validity", "access", "fonds",
-                      "archival_code", "retention", "classification", "open_date", "opening_mark")},
+                      "archival_code", "retention", "classification", "open_date", "opening_mark",
+                      "series", "filing_year", "file_no", "item_no", "level")},
     "文件": "file", "文件名": "file", "文件路径": "file", "电子文件名": "file",
     "档号": "archival_code",
     "题名": "title", "标题": "title", "文件题名": "title",
@@ -36,6 +37,11 @@ COLUMNS: dict[str, str] = {
     "开放状态": "access", "访问级别": "access", "开放级别": "access",
     "全宗号": "fonds", "全宗": "fonds", "全宗名称": "fonds",
     "保管期限": "retention",
+    # The arrangement (indexer/arrangement.py): 全宗号 → 目录号 or 类别号 → 年度 → 案卷号 → 件号;
+    # 层级 marks a row that describes a unit (a 案卷) rather than an item.
+    "目录号": "series", "类别号": "series", "类别代码": "series", "门类代码": "series", "实体分类号": "series",
+    "年度": "filing_year", "案卷号": "file_no", "件号": "item_no", "卷内顺序号": "item_no", "顺序号": "item_no",
+    "层级": "level", "著录层级": "level",
     "密级": "classification", "密級": "classification", "密级和保密期限": "classification",
     "馆藏类别": "collection", "类型": "collection",
     "effective": "effective", "施行日期": "effective", "生效日期": "effective", "实施日期": "effective",
@@ -79,6 +85,30 @@ class Manifest:
     by_code: dict[str, ManifestRow] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     joined_codes: set[str] = field(default_factory=set)  # 档号 rows a file was joined to
+    units: list[tuple[list[str], ManifestRow]] = field(default_factory=list)  # 案卷 … rows: node paths, row
+
+    def unit_values(self, values: dict[str, Any]) -> dict[str, Any]:
+        """An item row with what its units say and it does not: access is inherited downward
+        (a closed 案卷 closes its items) unless the item gives its own. The nearest unit wins."""
+        place = arrangement.arrange(values)
+        if place is None or not self.units:
+            return values
+        paths = set(place.paths)
+        above = sorted((u for u in self.units if u[0][-1] in paths), key=lambda u: len(u[0]), reverse=True)
+        out = dict(values)
+        for unit_paths, row in above:
+            if "access" not in out and "access" in row.values:
+                out["access"] = row.values["access"]
+                out["access_from"] = row.values.get("archival_code") or unit_paths[-1]
+        # A unit's title names its node on the item only where the unit is no more closed
+        # than the item: an open item in a reading-room 案卷 does not tell the public its title.
+        rank = {level: i for i, level in enumerate(("open", "reading_room", "restricted"))}
+        mine = rank.get(out.get("access", "open"), 2)
+        labels = {u[0][-1]: str(u[1].values.get("title") or "") for u in above if u[1].values.get("title")
+                  and rank.get(u[1].values.get("access", "open"), 2) <= mine}
+        if labels:
+            out["unit_titles"] = labels
+        return out
 
     def lookup(self, file: Path) -> tuple[ManifestRow | None, str | None]:
         """The file's row and how it was found: by its path (`文件`), else by a 档号 that
@@ -220,6 +250,13 @@ def load(path: Path) -> Manifest:
                 if val not in (None, [], ""):
                     values[key] = val
         row = ManifestRow(line, values)
+        unit = arrangement.unit_of(values) if "file" not in values else None
+        if unit is not None:
+            manifest.units.append((unit.paths, row))
+            continue
+        if arrangement.is_unit_level(values.get("level")) and "file" not in values:
+            manifest.problems.append(f"{where}: 层级 {values['level']} 无法确定其档号或全宗 / unit row without a place, ignored")
+            continue
         if "file" in values:
             key = str((path.parent / values["file"]).resolve())
             if key in manifest.by_file:

@@ -31,7 +31,7 @@ from PIL import Image
 
 from engine import Engine
 from engine.model import COLLECTIONS, Document, Page
-from indexer import limits, relations
+from indexer import arrangement, limits, relations, withdrawals
 from indexer import metadata as text_metadata
 from indexer.extract import Extracted, ExtractionError, extractor_for
 from indexer.ledger import FAILED, INDEXED, SKIPPED, Entry, Ledger
@@ -194,7 +194,7 @@ def check(cand: Candidate, ledger: Ledger, opts: Options) -> Outcome | Job:
         return ended(entry, previous, FAILED, f"无法读取文件 / cannot stat: {exc.strerror}")
     entry.size, entry.mtime_ns, entry.device, entry.inode = st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino
     row, entry.joined_by = opts.manifest.lookup(path) if opts.manifest else (None, None)
-    values = row.values if row else {}
+    values = opts.manifest.unit_values(row.values) if row and opts.manifest else {}
     entry.meta_hash = _digest(values if row else None, opts.collection)
 
     if previous and not cand.force and previous.size == st.st_size and previous.mtime_ns == st.st_mtime_ns \
@@ -294,7 +294,7 @@ def decide(job: Job, reading: Reading, ledger: Ledger, batch: Batch, opts: Optio
         return ended(entry, previous, SKIPPED, "文件中没有可识别的文字 / no text found (blank or unreadable pages)",
                      **counts)
     doc, review, disagreements = build_document(job.path, reading.sha256, pages, reading.extracted.media_type,
-                                                reading.extracted.metadata, job.row, opts)
+                                                reading.extracted.metadata, job.row, opts, Path(entry.root))
     holder = batch.holder_of(doc.id, entry.path) or valid_holder(ledger, doc.id, entry.path)
     if holder:
         same = holder.sha256 == reading.sha256
@@ -327,7 +327,7 @@ def valid_holder(ledger: Ledger, doc_id: str, other_than: str) -> Entry | None:
 
 def build_document(path: Path, sha256: str, pages: list[Page], media_type: str,
                    file_meta: dict[str, str], row: dict[str, Any],
-                   opts: Options) -> tuple[Document, str | None, list[dict]]:
+                   opts: Options, root: Path | None = None) -> tuple[Document, str | None, list[dict]]:
     """Merge what we know, most trusted first: manifest, then the text, then file properties;
     what the manifest and the text disagree on comes back for review."""
     found = text_metadata.extract(pages)
@@ -364,6 +364,9 @@ def build_document(path: Path, sha256: str, pages: list[Page], media_type: str,
         opening_due=row.get("open_date"),
         opening_mark=row.get("opening_mark"),
     )
+    _place(doc, {**merged, **row}, path, root)
+    if row.get("access_from"):
+        doc.provenance["access"] = f"上级单元 unit {row['access_from']}"
     text = "\n".join(p.text for p in pages)
     if doc.effective is None:
         doc.effective = relations.effective_in_text(relations.compact(text), doc.published or doc.date)
@@ -377,6 +380,24 @@ def build_document(path: Path, sha256: str, pages: list[Page], media_type: str,
         where = ("清单密级为", "in the manifest") if row.get("classification") else ("正文有密级标志", "in the text")
         review = f"{where[0]}“{doc.classification}”，已按控制使用处理 / classification marking found {where[1]}"
     return doc, review, combined.disagreements
+
+
+def _place(doc: Document, values: dict[str, Any], path: Path, root: Path | None) -> None:
+    """The document's node path in its fonds (manifest columns, else 档号, else folders);
+    a unit the manifest describes names its node (案卷题名)."""
+    relative = None
+    if root is not None:
+        try:
+            relative = path.absolute().relative_to(root.absolute())
+        except ValueError:
+            relative = None
+    place = arrangement.arrange(values, relative, doc.collection)
+    if place is None:
+        return
+    titles = values.get("unit_titles") or {}
+    doc.arrangement = [[n.kind, n.code, titles.get(p) or n.label] for n, p in zip(place.nodes, place.paths)]
+    doc.item_no = place.item
+    doc.provenance.setdefault("arrangement", place.source)
 
 
 # -- batch: note, write, commit, record ---------------------------------------------------
@@ -417,6 +438,7 @@ class Batch:
         if docs or stale:
             if docs:
                 self.ledger.note_pending({d.id: str(d.source_path) for d in docs})
+            withdrawals.note(self.engine, self.ledger, docs, stale)
             if stale:
                 self.engine.delete(stale)
             if docs:
@@ -506,6 +528,7 @@ class Indexer:
         ids = {e.doc_id for e in gone if e.doc_id
                and not any(r.path not in gone_paths for r in self.ledger.rows_for(e.doc_id))}
         if ids:
+            withdrawals.note(self.engine, self.ledger, (), ids)
             self.engine.delete(ids)
             self.engine.commit()
         self.ledger.forget(sorted(gone_paths))

@@ -85,7 +85,7 @@ SC_INDEX = 2  # Noto ... CJK SC inside the .ttc collections
 
 MANIFEST_COLUMNS = [
     "file", "id", "title", "doc_number", "agency", "date", "published", "collection",
-    "category", "doc_type", "validity", "access", "fonds", "archival_code", "retention",
+    "category", "doc_type", "validity", "access", "fonds", "archival_code", "retention", "level",
 ]
 
 # --------------------------------------------------------------------------------------
@@ -165,6 +165,23 @@ ARCHIVE = [
                 "永久", "restricted", "tif", max_pages=2, seed=2023),
     ArchiveItem("ccitt_pdf", "cff4af3b3c67", "J003 佳木斯市人民政府办公室",
                 "J003-1998-30年-0021", "30年", "open", "pdf", max_pages=2, seed=1998),
+]
+
+# A fonds arranged by 案卷 (DA/T 13 档号 全宗号-目录号-案卷号-件号), three levels above its
+# items: 全宗 J005 → 目录 001 → 案卷 0001 / 0002 → 件. Each item is one chapter of the
+# Archives Law as a plain-text transcript. The 案卷 rows (层级 案卷, no file) give the
+# access of their items: 案卷 0002 is reading-room only, and its item 002 says open itself.
+# ILLUSTRATIVE catalogue values, as above.
+FONDS_J005 = "J005 佳木斯市档案馆"
+FONDS_J005_LAW = "a442eba8f254"
+FONDS_J005_UNITS = [
+    ("J005-001-0001", "《中华人民共和国档案法》学习材料（一）", "open"),
+    ("J005-001-0002", "《中华人民共和国档案法》学习材料（二）", "reading_room"),
+]
+# (档号, chapter number, access given by the item itself or "" to inherit the 案卷's)
+FONDS_J005_ITEMS = [
+    ("J005-001-0001-001", 1, ""), ("J005-001-0001-002", 2, ""), ("J005-001-0001-003", 3, ""),
+    ("J005-001-0002-001", 4, ""), ("J005-001-0002-002", 5, "open"),
 ]
 
 SEAL_TEXT = "佳木斯市档案局"
@@ -693,6 +710,28 @@ def build_archive_item(item: ArchiveItem, laws: dict, seed_text: str, out: Path)
 # Main build
 # --------------------------------------------------------------------------------------
 
+def build_fonds_j005(law: dict, out: Path, truth: dict) -> list[dict]:
+    """The 案卷-arranged sample fonds: one UTF-8 transcript per chapter of the law, and the
+    manifest rows of its two 案卷 and five items."""
+    chapters = re.split(r"\n(?=第[一二三四五六七八九十]+章 )", law["text"])[1:]
+    rows: list[dict] = []
+    for code, title, access in FONDS_J005_UNITS:
+        rows.append({"id": code, "title": title, "collection": "archive", "access": access,
+                     "fonds": FONDS_J005, "archival_code": code, "retention": "永久", "level": "案卷"})
+    for code, chapter, access in FONDS_J005_ITEMS:
+        text = chapters[chapter - 1].strip()
+        heading = text.splitlines()[0].replace(" ", "")  # 第一章总则: a title without spaces
+        title = f"中华人民共和国档案法{heading}"
+        rel = f"archive/{code}.txt"
+        write_text(out / f"{code}.txt", f"{title}\n{text}\n", "utf-8", "\n")
+        truth[rel] = {"kind": "txt", "encoding": "utf-8", "text": f"{title}\n{text}\n"}
+        rows.append({"file": rel, "id": code, "title": title, "agency": law["issuing_body"],
+                     "date": law["version_date"], "collection": "archive", "category": "档案管理",
+                     "doc_type": "法律", "access": access, "fonds": FONDS_J005, "archival_code": code,
+                     "retention": "永久", "level": "件"})
+    return rows
+
+
 def file_name(law: dict, ext: str, used: set[str]) -> str:
     name = law["title"]
     if name in used:
@@ -771,6 +810,8 @@ def build(corpus: Path, out: Path) -> tuple[list[dict], dict]:
             "fonds": item.fonds, "archival_code": item.archival_code,
             "retention": item.retention,
         })
+
+    rows += build_fonds_j005(laws[FONDS_J005_LAW], out / "archive", truth)
 
     with open(out / "manifest.csv", "w", encoding="utf-8", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=MANIFEST_COLUMNS, lineterminator="\n")

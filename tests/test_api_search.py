@@ -24,7 +24,8 @@ def test_response_has_the_contract_fields(client):
     hit = body["hits"][0]
     assert {"id", "title", "doc_number", "agency", "date", "collection", "validity", "score", "snippets",
             "published", "category", "doc_type", "year", "pages", "archival_code"} <= set(hit)
-    assert set(body["facets"]) == {"agency", "year", "category", "doc_type", "collection", "validity", "relation"}
+    assert set(body["facets"]) == {"agency", "year", "category", "doc_type", "collection", "validity", "relation",
+                                   "tree_1", "tree_parent"}  # the arrangement's levels: 全宗, 案卷
 
 
 @pytest.mark.parametrize("q", ["佳档发[2007]15号", "佳档发〔2007〕15号", "佳档发（2007）15号", "佳档发 [2007] 第15号",

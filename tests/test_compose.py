@@ -114,9 +114,11 @@ def test_nginx_serves_the_page_and_proxies_the_api(config: dict[str, Any]):
     assert any(v.endswith(":/usr/share/nginx/html:ro") and "frontend" in v for v in nginx["volumes"])
     assert _ports(nginx) == ["8080:80"]
     conf = (ROOT / "deploy" / "nginx.conf").read_text(encoding="utf-8")
-    for location in ("location /api/", "location = /docs", "location /docs/static/", "location = /openapi.json"):
+    locations = ("location /api/", "location /a/", "location = /docs", "location /docs/static/",
+                 "location = /openapi.json")  # /a/: permanent links
+    for location in locations:
         assert location in conf
-    assert conf.count("proxy_pass http://api:8000;") == 4  # no URI part: the path is kept
+    assert conf.count("proxy_pass http://api:8000;") == len(locations)  # no URI part: the path is kept
 
 
 def test_nginx_limits_request_rate_connections_and_slow_clients():

@@ -31,7 +31,12 @@ def _search_ids(client, params) -> list[str]:
     return [h["id"] for h in body["hits"]]
 
 
-def _linked_id(link: str) -> str:
+def _linked_id(link: str, client=None) -> str:
+    """The id a link opens: a permanent link (/a/<档号 or id>) is followed to the page it names."""
+    if client is not None and urlsplit(link).path.startswith("/a/"):
+        resp = client.get(urlsplit(link).path, follow_redirects=False)
+        assert resp.status_code == 303, (link, resp.status_code)
+        link = resp.headers["location"]
     return parse_qs(urlsplit(link).query)["id"][0]
 
 
@@ -51,7 +56,8 @@ def test_csv_of_a_search_opens_in_excel_as_utf8_with_every_hit_in_order(client):
     first = _doc(client, ids[0])
     assert rows[0]["题名"] == first["title"]
     assert rows[0]["发文机关"] == "；".join(first["agency"])
-    assert rows[0]["链接"].endswith(f"/doc.html?id={ids[0]}")
+    # The permanent link, which opens the same document.
+    assert "/a/" in rows[0]["链接"] and _linked_id(rows[0]["链接"], client) == ids[0]
     assert rows[0]["引文（GB/T 7714—2015）"].startswith(f"{first['agency'][0]}. {first['title']}")
 
 
@@ -231,10 +237,10 @@ def test_atom_feed_is_newest_first_and_each_entry_links_to_its_document(client):
     stamps = [e.updated_parsed for e in feed.entries]
     assert stamps == sorted(stamps, reverse=True)
     first = feed.entries[0]
-    doc_id = _linked_id(first.link)
+    doc_id = _linked_id(first.link, client)
     doc = _doc(client, doc_id)
     assert first.title == doc["title"]
-    assert "/doc.html?id=" in first.link
+    assert "/a/" in first.link
     assert f"发文机关：{'；'.join(doc['agency'])}" in first.summary
     assert {a.name for a in first.authors} == set(doc["agency"])
     assert any(t.term == doc["collection"] for t in first.tags)
@@ -242,7 +248,7 @@ def test_atom_feed_is_newest_first_and_each_entry_links_to_its_document(client):
 
 def test_atom_feed_keeps_the_filters(client):
     feed = feedparser.parse(client.get("/api/search.atom", params={"collection": "archive"}).content)
-    ids = {_linked_id(e.link) for e in feed.entries}
+    ids = {_linked_id(e.link, client) for e in feed.entries}
     assert ids and ids == set(_search_ids(client, {"collection": "archive"}))
 
 

@@ -48,6 +48,8 @@ SECRET_MARKERS = ["绝密标记", "甲乙丙", "鲟鳇鱼洄游", "LEAKID", "鲟
                   "己庚", "J999", "鳇鱼绝密", "jmbj", "juemi", "xunhuang"]
 ROOM_MARKERS = ["阅览标记", "壬癸", "ROOMID", "阅密发", "琥珀蜻蜓"]
 
+OPEN_PLACE = (("全宗", "J012", "佳木斯市档案局"), ("案卷", "0001", "湿地保护案卷"))
+
 # Words the open documents share with the hidden ones, so they are reachable by search,
 # similar documents and completions from the same starting letters.
 SHARED = "佳木斯市湿地保护与鲟鱼资源调查，档案管理工作报告。"
@@ -97,7 +99,14 @@ def _build(kind: str, data: Path, hidden: tuple[str, ...], keep: list[Engine]) -
         extra = {"engine": "elasticsearch", "es_index": engine.backend.alias, **es_connection()}
     docs = [_hidden_doc(SECRET, "restricted", SECRET_YEAR, secret_png, "image/png"),
             _hidden_doc(ROOM_ONLY, "reading_room", ROOM_YEAR, room_txt, "text/plain")]
-    engine.upsert(_open_docs() + [d for d in docs if d.access in hidden])
+    # The finding aid: open items 1-6 of 案卷 J012/0001, the reading-room item between them
+    # (件号 4), the restricted one alone in a fonds and 案卷 named by markers.
+    opened = _open_docs()
+    for i, doc in enumerate(opened[:6]):
+        doc.arrangement, doc.item_no = [list(n) for n in OPEN_PLACE], str(i + 1 + (i >= 3))
+    docs[0].arrangement, docs[0].item_no = [["全宗", "J999", "绝密标记全宗"], ["案卷", "0001", "绝密标记案卷"]], "1"
+    docs[1].arrangement, docs[1].item_no = [list(n) for n in OPEN_PLACE], "4"
+    engine.upsert(opened + [d for d in docs if d.access in hidden])
     engine.commit()
     if kind == "embedded":
         engine.close()
@@ -586,3 +595,161 @@ def test_a_withdrawn_document_is_gone_from_every_public_surface_within_seconds(w
     assert not _shows_it(_public_answers(api, audience, WITHDRAWN["id"]), WITHDRAWN["id"])
     trail = [(e["action"], e["subject"], e["detail"].get("reason")) for e in audit.entries(api.app.state.staff.store)]
     assert ("withdraw", WITHDRAWN["id"], "收到投诉：涉及个人隐私") in trail
+
+
+# -- the finding aid, OAI-PMH, IIIF and permanent links ---------------------------------------
+TREE_PATHS = ["/api/tree", "/api/tree?node=J012", "/api/tree?node=J012/0001", "/api/tree/of/open-02",
+              "/api/tree/of/open-03"]
+
+
+@pytest.mark.parametrize("audience", [Audience.public, Audience.reading_room])
+def test_the_tree_counts_and_names_only_what_the_caller_may_see(api, bare, audience):
+    """Every browse answer equals the one from an index without the hidden documents: the
+    same nodes, counts, labels, items and neighbours."""
+    for path in TREE_PATHS:
+        resp = get(api, audience, path)
+        assert resp.status_code == 200, path
+        assert_clean(audience, resp)
+        assert resp.json() == get(bare[audience], audience, path).json(), path
+    missing = get(api, audience, "/api/tree?node=J998")
+    for path in ("/api/tree?node=J999", "/api/tree?node=J999/0001", f"/api/tree/of/{SECRET['id']}"):
+        resp = get(api, audience, path)
+        assert resp.status_code == 404 and resp.json() == missing.json(), path
+        assert_clean(audience, resp)
+    # The reading-room item, item 4 of the 案卷, is a neighbour in the reading room only.
+    after = get(api, audience, "/api/tree/of/open-02").json()["next"]["id"]
+    assert after == (ROOM_ONLY["id"] if audience == Audience.reading_room else "open-03")
+    staff = get(api, Audience.staff, "/api/tree").json()
+    assert {c["code"] for c in staff["children"]} == {"J012", "J999"}
+
+
+def _oai(client, audience, **params):
+    import xml.etree.ElementTree as ET
+
+    resp = get(client, audience, "/api/oai", params)
+    assert resp.status_code == 200
+    if audience != Audience.staff:  # the answer echoes the request
+        assert_clean(audience, resp, sent=json.dumps(params, ensure_ascii=False))
+    ns = {"o": "http://www.openarchives.org/OAI/2.0/"}
+    root = ET.fromstring(resp.content)
+    return resp, root, ns
+
+
+@pytest.mark.parametrize("audience", [Audience.public, Audience.reading_room])
+def test_oai_pmh_never_lists_or_names_a_hidden_document(api, bare, audience):
+    for verb, extra in (("ListIdentifiers", {}), ("ListRecords", {}), ("ListSets", {}),
+                        ("ListIdentifiers", {"set": "collection:archive"}), ("ListRecords", {"set": "fonds:J012"})):
+        params = {"verb": verb, **({"metadataPrefix": "oai_dc"} if verb != "ListSets" else {}), **extra}
+        _, root, ns = _oai(api, audience, **params)
+        _, bare_root, _ = _oai(bare[audience], audience, **params)
+        for element in ("o:header/o:identifier", "o:setSpec", "o:record/o:metadata"):
+            got = sorted(e.findtext("o:identifier", default="", namespaces=ns) or ET_text(e)
+                         for e in root.iter() if e.tag.endswith(element.split("/")[-1].split(":")[-1]))
+            want = sorted(e.findtext("o:identifier", default="", namespaces=ns) or ET_text(e)
+                          for e in bare_root.iter() if e.tag.endswith(element.split("/")[-1].split(":")[-1]))
+            assert got == want, (params, element)
+    _, missing, ns = _oai(api, audience, verb="GetRecord", identifier="oai:testserver:NO-SUCH-DOC-000",
+                          metadataPrefix="oai_dc")
+    hidden = [SECRET["id"]] + ([ROOM_ONLY["id"]] if audience == Audience.public else [])
+    for doc_id in hidden:
+        _, root, _ = _oai(api, audience, verb="GetRecord", identifier=f"oai:testserver:{doc_id}",
+                          metadataPrefix="oai_dc")
+        assert root.find("o:error", ns).attrib == missing.find("o:error", ns).attrib == {"code": "idDoesNotExist"}
+    _, staff, _ = _oai(api, Audience.staff, verb="GetRecord", identifier=f"oai:testserver:{SECRET['id']}",
+                       metadataPrefix="oai_dc")
+    assert staff.find("o:GetRecord", ns) is not None
+
+
+def ET_text(element) -> str:
+    return "".join(element.itertext())
+
+
+IIIF_PATHS = ["/api/iiif/{id}/manifest", "/api/iiif/{id}/image/1/info.json",
+              "/api/iiif/{id}/image/1/full/max/0/default.jpg", "/api/iiif/{id}/image/1/0,0,10,10/5,/0/default.png",
+              "/api/iiif/{id}/search?q=翡翠", "/api/iiif/{id}/search1?q=翡翠"]
+
+
+@pytest.mark.parametrize("audience", [Audience.public, Audience.reading_room])
+def test_iiif_and_permanent_links_of_hidden_documents_answer_like_missing_ones(api, audience):
+    hidden = [(SECRET["id"], SECRET["archival_code"])] + (
+        [(ROOM_ONLY["id"], ROOM_ONLY["id"])] if audience == Audience.public else [])
+    for template in IIIF_PATHS + ["/a/{id}"]:
+        missing = get(api, audience, template.format(id="NO-SUCH-DOC-000"))
+        assert missing.status_code == 404
+        for doc_id, code in hidden:
+            for key in {doc_id, code}:
+                resp = get(api, audience, template.format(id=key))
+                assert resp.status_code == 404 and resp.json() == missing.json(), (template, key)
+                assert_clean(audience, resp)
+    for template in IIIF_PATHS:  # staff open the restricted scan
+        assert get(api, Audience.staff, template.format(id=SECRET["id"])).status_code == 200, template
+    resp = api.get(f"/a/{SECRET['archival_code']}", headers={"X-Chayue-Key": STAFF}, follow_redirects=False)
+    assert resp.status_code == 303 and resp.headers["cache-control"] == "no-store"
+
+
+# -- access inherited from a closed 案卷, through the real indexer ----------------------------
+CLOSED_MARKERS = ["封存标记", "FENGCUN"]
+
+
+@pytest.fixture(scope="module")
+def inherited(tmp_path_factory):
+    """A manifest whose 案卷 J777-001-0009 is 控制 (restricted) and 0010 馆内查阅 (reading
+    room); their items give no access of their own (one a scan, read by OCR), except one
+    that says 开放. Only the indexer's inheritance keeps them closed."""
+    from PIL import ImageDraw, ImageFont
+
+    from indexer.cli import main
+
+    root = tmp_path_factory.mktemp("inherited")
+    files = root / "files"
+    files.mkdir()
+    scan = Image.new("L", (900, 300), 255)
+    font = ImageFont.truetype("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 48, index=2)
+    ImageDraw.Draw(scan).text((40, 110), "封存标记扫描件湿地档案", font=font, fill=0)
+    scan.save(files / "J777-001-0009-001.png")
+    (files / "J777-001-0009-002.txt").write_text("封存标记正文：湿地保护档案。", encoding="utf-8")
+    (files / "J777-001-0010-001.txt").write_text("阅览室内的湿地档案。", encoding="utf-8")
+    (files / "J778-001-0001-001.txt").write_text("公开的湿地档案。", encoding="utf-8")
+    (files / "J777-001-0009-003.txt").write_text("本件自行开放：湿地档案。", encoding="utf-8")
+    (files / "目录.csv").write_text(
+        "档号,题名,全宗号,层级,开放状态,馆藏类别\n"
+        "J777-001-0009,封存标记案卷FENGCUN,J777 佳木斯市林业局,案卷,控制,开放档案\n"
+        "J777-001-0010,阅览案卷,J777 佳木斯市林业局,案卷,馆内查阅,开放档案\n"
+        "J777-001-0009-001,封存标记扫描件,J777 佳木斯市林业局,件,,开放档案\n"
+        "J777-001-0009-002,封存标记正文,J777 佳木斯市林业局,件,,开放档案\n"
+        "J777-001-0010-001,阅览室文件,J777 佳木斯市林业局,件,,开放档案\n"
+        "J777-001-0009-003,自行开放的一件,J777 佳木斯市林业局,件,开放,开放档案\n"
+        "J778-001-0001-001,公开文件,J778 公开全宗,件,开放,开放档案\n", encoding="utf-8")
+    data = root / "data"
+    assert main(["index", str(files), "--manifest", str(files / "目录.csv"), "--data", str(data), "--quiet"]) == 0
+    with TestClient(create_app(Settings(data=data, staff_key=STAFF, reading_room_key=ROOM))) as c:
+        yield c
+
+
+@pytest.mark.parametrize("audience", [Audience.public, Audience.reading_room])
+def test_a_closed_file_keeps_its_items_closed_on_every_surface(inherited, audience):
+    scan, text, room = "J777-001-0009-001", "J777-001-0009-002", "J777-001-0010-001"
+    staff = get(inherited, Audience.staff, f"/api/documents/{scan}").json()
+    assert "封存标记" in "".join(p["text"] for p in staff["pages"])  # the scan was read
+    assert staff["access"] == "restricted"
+    closed = [scan, text] + ([room] if audience == Audience.public else [])
+    search = get(inherited, audience, "/api/search", {"q": "湿地档案", "size": 50}).json()
+    assert not {h["id"] for h in search["hits"]} & set(closed)
+    surfaces = ["/api/tree", "/api/tree?node=J777", "/api/tree?node=J777/001", "/api/tree/of/J777-001-0009-003",
+                "/api/oai?verb=ListRecords&metadataPrefix=oai_dc", "/api/oai?verb=ListSets",
+                "/api/search?q=封存标记", "/api/search?q=湿地档案"]
+    for path in surfaces:
+        resp = get(inherited, audience, path)
+        text_ = resp.content.decode()
+        for marker in CLOSED_MARKERS:
+            assert marker not in text_, (path, marker)
+        for doc_id in closed:
+            assert doc_id not in text_, (path, doc_id)
+    tree = get(inherited, audience, "/api/tree", {"node": "J777/001"}).json()
+    counts = {c["code"]: c["count"] for c in tree["children"]}
+    assert counts == ({"0009": 1, "0010": 1} if audience == Audience.reading_room else {"0009": 1})
+    for doc_id in closed:
+        for path in (f"/api/documents/{doc_id}", f"/api/iiif/{doc_id}/manifest", f"/a/{doc_id}",
+                     f"/api/iiif/{doc_id}/image/1/info.json", f"/api/tree/of/{doc_id}"):
+            assert get(inherited, audience, path).status_code == 404, path
+    assert get(inherited, Audience.staff, f"/api/iiif/{scan}/manifest").status_code == 200

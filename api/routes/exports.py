@@ -27,10 +27,10 @@ from pydantic import BaseModel, Field
 
 from analysis.abbreviations import names_for
 from api.citation import agencies, csl_item, gbt7714
-from api.access import site_url
 from api.admission import admit_export
 from api.deps import get_audience, get_engine, get_settings
 from api.errors import ERROR_RESPONSES, ApiError, bad_request
+from api.routes.permalink import permalink
 from api.routes.search import IsoDate, MAX_QUERY_CHARS, Str, _date, filters_from
 from engine import Engine, syntax
 from engine.model import Audience
@@ -141,8 +141,9 @@ def search_request(
     return SearchRequest(q=q, params=params, sort=sort, names=names_for(settings.data) if expand else None)
 
 
-def doc_url(request: Request, doc_id: str) -> str:
-    return f"{site_url(request, request.app.state.settings)}/doc.html?id={quote(doc_id, safe='')}"
+def doc_url(request: Request, doc: dict[str, Any]) -> str:
+    """The document's permanent link (/a/<档号>, else /a/<id>): it survives re-indexing and moved files."""
+    return permalink(request, doc)
 
 
 def search_entries(engine: Engine, audience: Audience, search: SearchRequest, request: Request,
@@ -151,7 +152,7 @@ def search_entries(engine: Engine, audience: Audience, search: SearchRequest, re
     for offset in range(0, total, BATCH):
         hits = engine.search(search.spec(engine, audience, min(BATCH, total - offset), offset), audience).hits
         for hit in hits:
-            yield Entry(hit.fields, doc_url(request, hit.id))
+            yield Entry(hit.fields, doc_url(request, {"id": hit.id, **hit.fields}))
         if len(hits) < BATCH:
             return
 
@@ -166,7 +167,7 @@ def folder_entries(engine: Engine, audience: Audience, folder: FolderIn, request
         found = {h.id: h.fields for h in engine.search(spec, audience).hits}
         for item in batch:
             if item.id in found:
-                yield Entry(found[item.id], doc_url(request, item.id), item.note, item.passages)
+                yield Entry(found[item.id], doc_url(request, {"id": item.id, **found[item.id]}), item.note, item.passages)
 
 
 # -- the formats ---------------------------------------------------------------------

@@ -95,7 +95,7 @@ def search_feed(
         doc = {k: xml_text(v) if isinstance(v, str) else [xml_text(x) for x in v] if isinstance(v, list) else v
                for k, v in hit.fields.items()}
         fe = fg.add_entry(order="append")
-        url = doc_url(request, hit.id)
+        url = doc_url(request, {"id": hit.id, **hit.fields})
         fe.id(f"{base}/doc.html?id={quote(hit.id, safe='')}")
         fe.title(doc.get("title") or "（无题名）")
         fe.link(href=url, rel="alternate", type="text/html")

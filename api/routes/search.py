@@ -23,6 +23,7 @@ from api.schemas import (
     AnswerOut, DidYouMeanOut, ExpandedOut, HitOut, LooserOut, PassageOut, ReadingOut, SearchOut, SnippetOut,
     SuggestOut,
 )
+from api.routes import tree
 from engine import Engine
 from engine.base import RESULT_WINDOW, InvalidCursor
 from engine.model import Audience, Hit
@@ -35,7 +36,8 @@ router = APIRouter(prefix="/api", tags=["search"])
 
 MAX_QUERY_CHARS = 200
 MAX_WINDOW = RESULT_WINDOW  # page × size beyond this needs the cursor (as Elasticsearch's max_result_window)
-FACETS = ("collection", "agency", "year", "category", "doc_type", "validity", RELATION_FACET)
+# tree_1 and tree_parent: the levels of the arrangement (全宗, and the 案卷 an item is in).
+FACETS = ("collection", "agency", "year", "category", "doc_type", "validity", RELATION_FACET, "tree_1", "tree_parent")
 HIT_FIELDS = ("id", "title", "doc_number", "agency", "date", "published", "collection", "validity",
               "category", "doc_type", "year", "pages", "archival_code", "page_text",
               "effective", "ended", "relation_flags", "version_group")
@@ -74,10 +76,12 @@ def date_filter(lo: date | None, hi: date | None) -> Node:
 
 def filters_from(params: dict[str, Any]) -> dict[str, Node]:
     out: dict[str, Node] = {}
-    for name in ("collection", "agency", "category", "doc_type", "validity", "fonds", "access"):
+    for name in ("collection", "agency", "category", "doc_type", "validity", "fonds", "access", "tree_1", "tree_parent"):
         values = [v for v in params.get(name) or [] if v]
         if values:
             out[name] = Terms(name, tuple(values))
+    if params.get("node"):  # search within a node of the arrangement (api/routes/tree.py)
+        out["node"] = tree.node_filter(params["node"])
     if params.get("year"):
         out["year"] = Terms("year", tuple(params["year"]))
     relation = [v for v in params.get("relation") or [] if v]
@@ -190,6 +194,9 @@ def search(
     doc_type: Str = None,
     validity: Str = None,
     fonds: Str = None,
+    tree_1: Str = None,
+    tree_parent: Str = None,
+    node: Annotated[str | None, Query(max_length=300, description="within this node of the arrangement (its key, see /api/tree)")] = None,
     year: Annotated[list[Annotated[int, Query(ge=1000, le=2999)]] | None, Query(max_length=50)] = None,
     date_from: IsoDate = None,
     date_to: IsoDate = None,
@@ -218,7 +225,8 @@ def search(
               "validity": validity, "fonds": fonds, "year": year, "date_from": date_from, "date_to": date_to,
               "access": access if audience == Audience.staff else None}
     # Only when asked for, so a cursor's fingerprint stays what it was for searches without them.
-    params |= {k: v for k, v in (("valid_on", day), ("relation", relation), ("versions", versions))
+    params |= {k: v for k, v in (("valid_on", day), ("relation", relation), ("versions", versions),
+                                 ("tree_1", tree_1), ("tree_parent", tree_parent), ("node", node))
                if v and v != "group"}
     # The staff's own table in the data directory is read again when it changes.
     parsed = syntax.parse(q, names_for(settings.data) if expand else None, reading)

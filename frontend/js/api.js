@@ -39,4 +39,6 @@ export const api = {
   suggest: (q, opts) => getJson("suggest", new URLSearchParams({ q }), opts),
   stats: (opts) => getJson("stats", null, opts),
   config: (opts) => getJson("config", null, opts),
+  tree: (node, opts) => getJson("tree", node ? new URLSearchParams({ node }) : null, opts),
+  place: (id, opts) => getJson(`tree/of/${encodeURIComponent(id)}`, null, opts),
 };

@@ -6,6 +6,7 @@ import {
   clear, h, svg, markedTerms, quoted, validityBadge, formatDate, joinList, COLLECTION_LABEL,
 } from "./dom.js";
 import { citation } from "./cite.js";
+import { crumbs } from "./place.js";
 import { kiosk, setupKiosk } from "./kiosk.js";
 import { LAST_SEARCH_KEY, docUrl, readSearchState, searchUrl } from "./state.js";
 import { docTools, showWorkspaceLink } from "./workspace.js";
@@ -37,7 +38,29 @@ async function main() {
     return fail(err.message);
   }
   render(doc);
+  loadPlace();
   loadSimilar();
+}
+
+/** Where the item sits in its fonds: breadcrumbs, and the previous and next item of its 案卷. */
+async function loadPlace() {
+  let place;
+  try {
+    place = await api.place(docId);
+  } catch {
+    return; // not arranged (a current document), or nothing to show
+  }
+  crumbs(clear($("place-crumbs")), place.breadcrumbs);
+  const step = (el, item, text) => {
+    el.hidden = !item;
+    if (!item) return;
+    el.href = docUrl(item.id, query);
+    el.textContent = `${text}：${item.title || item.id}`;
+  };
+  step($("place-prev"), place.previous, "← 上一件");
+  step($("place-next"), place.next, "下一件 →");
+  $("place-position").textContent = `本卷第 ${place.position} 件，共 ${place.of} 件`;
+  $("place").hidden = false;
 }
 
 /** The result list the reader came from (same query), else a plain search for the query. */
@@ -102,6 +125,9 @@ function renderMeta(doc) {
   const code = [doc.fonds, doc.archival_code].filter(Boolean).join(" / ");
   row("全宗/档号", code, true);
   row("保管期限", doc.retention, true);
+  // The permanent link (/a/<档号>, else /a/<id>): the one to cite, it outlives file moves and rebuilds.
+  const permanent = `/a/${encodeURIComponent(doc.archival_code || doc.id)}`;
+  row("永久链接", h("a", { href: permanent, class: "permalink" }, `${location.origin}${permanent}`));
   // The page count is "page_count" in the API, since "pages" holds the pages themselves.
   const pageCount = doc.page_count ?? (Array.isArray(doc.pages) ? doc.pages.length : doc.pages);
   row("页数", pageCount ? `${pageCount} 页` : "", true);
@@ -213,6 +239,14 @@ function percent(value) {
 
 function renderActions(doc) {
   $("print-button").addEventListener("click", () => window.print());
+  // Scans open in the IIIF viewer (Mirador), which searches inside them for the same words.
+  if (doc.links?.page_image) {
+    const viewer = $("iiif-viewer");
+    const p = new URLSearchParams({ id: doc.id });
+    if (query) p.set("q", query);
+    viewer.href = `viewer.html?${p}`;
+    viewer.hidden = false;
+  }
 
   const text = citation(doc);
   $("cite-text").textContent = text;

@@ -105,11 +105,15 @@ export const FACET_LABEL = {
   relation: "关联",
   fonds: "全宗",
   valid_on: "在此日有效",
+  tree_1: "全宗",
+  tree_parent: "案卷",
+  node: "所在单元",
 };
 
 export function facetValueLabel(field, value) {
   if (field === "collection") return COLLECTION_LABEL[value] || value;
   if (field === "year") return `${value} 年`;
+  if (field === "tree_1" || field === "tree_parent" || field === "node") return String(value).split("/").join(" › ");
   return value;
 }
 

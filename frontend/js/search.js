@@ -14,7 +14,7 @@ import {
 import { setupSuggest } from "./suggest.js";
 import { searchTools, showWorkspaceLink } from "./workspace.js";
 
-const FACET_ORDER = ["collection", "agency", "year", "category", "doc_type", "validity", "relation"];
+const FACET_ORDER = ["collection", "agency", "year", "category", "doc_type", "validity", "relation", "tree_1", "tree_parent"];
 const FACET_SHOWN = 8; // values shown before "显示全部"
 
 const $ = (id) => document.getElementById(id);

@@ -1,7 +1,8 @@
 // The page's whole state lives in the URL: read it from location, write it with
 // pushState (or replaceState in kiosk mode, so Back never reaches another visitor's search).
 
-export const FILTER_FIELDS = ["collection", "agency", "year", "category", "doc_type", "validity", "relation", "fonds", "valid_on"];
+export const FILTER_FIELDS = ["collection", "agency", "year", "category", "doc_type", "validity", "relation", "fonds", "valid_on",
+  "tree_1", "tree_parent", "node"];
 export const SORTS = ["relevance", "date_desc", "date_asc"];
 export const PAGE_SIZE = 10;
 export const READINGS = ["exact", "words"];
