@@ -164,7 +164,7 @@ def relevance_rows(table: Table, args: argparse.Namespace) -> None:
 def question_rows(table: Table, args: argparse.Namespace) -> None:
     """The 308 real questions (bench/questions.py): law@10, article@3, questions finding nothing."""
     try:
-        r = run_json(["bench.questions", "--out", str(args.out)])
+        r = run_json(["bench.questions", "--out", str(args.out), "--limit", str(args.questions)])
     except RuntimeError as exc:
         table.add("relevance", "bench/questions.py failed", "", str(exc).strip().splitlines()[-1][:160])
         return
@@ -411,6 +411,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=corpus.OUT, help="indexes and caches (git-ignored)")
     ap.add_argument("--reuse", action="store_true", help="reuse indexes built by an earlier run (figures of that build)")
     ap.add_argument("--analysis-docs", type=int, default=600, help="documents through the real analysis")
+    ap.add_argument("--questions", type=int, default=0, help="the first N of the real questions (0: all 308)")
     ap.add_argument("--budget", type=float, default=5.0, help="seconds per query shape per runner")
     ap.add_argument("--requests", type=int, default=200, help="most timed requests per shape (in process)")
     ap.add_argument("--http-seconds", type=float, default=12.0, help="seconds of 8-client load")

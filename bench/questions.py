@@ -82,7 +82,7 @@ def evaluate(qs: list[Question], search: Callable[[str], Answer]) -> dict[str, A
             "p50 ms": round(statistics.median(times), 1), "p99 ms": round(times[int(0.99 * (len(times) - 1))], 1)}
 
 
-def measure(out: Path) -> dict[str, Any]:
+def measure(out: Path, limit: int = 0) -> dict[str, Any]:
     from analysis.abbreviations import names_for
     from api.highlight import query_terms
     from api.routes.search import HIT_FIELDS, best_passages
@@ -97,7 +97,7 @@ def measure(out: Path) -> dict[str, Any]:
     corpus = cases.corpus()
     records = [to_record(d) for d in corpus.documents]
     titles = {d.title for d in corpus.documents}
-    qs = questions(titles)
+    qs = questions(titles)[:limit or None]
     data = out / "questions-index"
     shutil.rmtree(data, ignore_errors=True)
     backend = open_embedded(data, writable=True)
@@ -151,9 +151,10 @@ def measure(out: Path) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", type=Path, default=OUT)
+    p.add_argument("--limit", type=int, default=0, help="the first N questions only (0: all)")
     args = p.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    json.dump(measure(args.out), sys.stdout, ensure_ascii=False, indent=1)
+    json.dump(measure(args.out, args.limit), sys.stdout, ensure_ascii=False, indent=1)
     print()
     return 0
 

@@ -36,7 +36,7 @@ def bench_run(small_corpus, tmp_path_factory):
     out = tmp_path_factory.mktemp("bench-out")
     proc = subprocess.run(
         [sys.executable, "-m", "bench", "--sizes", str(DOCS), "--corpus", str(small_corpus), "--out", str(out),
-         "--analysis-docs", "8", "--budget", "0.1", "--requests", "3", "--http-seconds", "1",
+         "--analysis-docs", "8", "--questions", "10", "--budget", "0.1", "--requests", "3", "--http-seconds", "1",
          "--ocr-pages", "0", "--segment-chars", "5000", "--flood-seconds", "1", "--results", "-",
          "--no-es-node"],
         cwd=REPO, capture_output=True, text=True, timeout=900)
@@ -53,7 +53,7 @@ def test_bench_prints_one_table_with_every_row(bench_run):
     for needle in ("jieba 0.42.1", "rjieba", "analysis + engine, 2 processes", "bulk build",
                    "indexer peak memory", "index on disk", "FTS5 vocabulary equals our tokens",
                    "frequent word", "rare word", "two words", "phrase", "文号 lookup",
-                   "2 facet filters + date range", "deep page", "HTTP 1 client", "HTTP 8 clients",
+                   "2 facet filters + date range", "deep page", "question", "questions (", "HTTP 1 client", "HTTP 8 clients",
                    "RSS after the load", "50-client flood", "under the flood", "Elasticsearch backend",
                    "-hit search as csv", "-hit search as xlsx"):
         assert needle in body, needle
