@@ -9,7 +9,7 @@ DATA ?= data
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-RUN_PKGS := tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-chi-tra tesseract-ocr-chi-sim-vert tesseract-ocr-chi-tra-vert poppler-utils fonts-noto-cjk npm
+RUN_PKGS := tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-chi-tra tesseract-ocr-chi-sim-vert tesseract-ocr-chi-tra-vert poppler-utils fonts-noto-cjk
 # maven fetches the Elasticsearch node the tests run (tests/es_node.py; Java >= 21 must be there).
 TEST_PKGS := $(RUN_PKGS) fonts-arphic-uming fonts-arphic-ukai fonts-wqy-zenhei chromium docker-compose maven
 
@@ -64,6 +64,8 @@ $(VENV)/.stamp-bench: $(VENV)/.stamp-dev
 vendor: $(MIRADOR)
 
 $(MIRADOR): Makefile
+	@# npm: the machine's own (e.g. with Node.js from elsewhere), else Debian's.
+	@command -v npm >/dev/null || ./deploy/ensure-debian-packages npm
 	mkdir -p $(NPM_CACHE) $(@D)
 	cd $(NPM_CACHE) && npm pack --silent --cache $(NPM_CACHE)/cache mirador@$(MIRADOR_VERSION) >/dev/null
 	tar -xzf $(NPM_CACHE)/mirador-$(MIRADOR_VERSION).tgz -C $(@D) --strip-components=2 package/dist/mirador.min.js
