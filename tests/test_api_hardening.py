@@ -96,6 +96,16 @@ def test_a_long_query_is_expensive_however_few_documents_it_matches(api):
     assert admission.in_flight == 0
 
 
+def test_a_query_of_more_than_32_different_words_is_refused_at_once(api):
+    words = [f"词{i}" for i in range(33)]
+    for path in ("/api/search", "/api/search.atom"):
+        resp = api.get(path, params={"q": " ".join(words)})
+        assert resp.status_code == 422 and resp.json()["error"] == "invalid_parameter", path
+        assert resp.json()["message"].startswith("检索词过多")
+    assert api.get("/api/search", params={"q": " ".join(words[:32])}).status_code == 200
+    assert api.get("/api/search", params={"q": " OR ".join(words[:20])}).status_code == 200  # OR is no word
+
+
 def test_exports_have_slots_of_their_own(api):
     """A flood of exports never makes a search wait, and expensive searches never block an export."""
     assert api.get("/api/export/csv", params={"q": "鲟鳇鱼"}).status_code == 200  # makes the exports' pool
