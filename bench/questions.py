@@ -115,7 +115,7 @@ def measure(out: Path, limit: int = 0) -> dict[str, Any]:
         started = time.perf_counter()
         parsed = syntax.parse(q, names)
         res = engine.search(SearchSpec(query=syntax.to_node(parsed), size=10, fields=HIT_FIELDS), Audience.public)
-        if res.total == 0 and parsed.other_reading == "words" and len(parsed.units()) == 1:  # as the api does (api/routes/search.py)
+        if res.total == 0 and parsed.sentence:  # as the api does (api/routes/search.py)
             parsed = syntax.parse(q, names, "words")
             res = engine.search(SearchSpec(query=syntax.to_node(parsed), size=10, fields=HIT_FIELDS), Audience.public)
         return answer(parsed, res.hits, res.total, started)

@@ -101,6 +101,9 @@ class ParsedQuery:
     # Whether the other reading would read the query differently (the page offers it).
     other_reading: Reading | None = None
     fallback: bool = False  # read as words because the exact reading found nothing (set by the caller)
+    # A sentence typed as one piece (longer than keywords), read exactly: if that finds nothing,
+    # the caller reads it as words (a question asked without a question word).
+    sentence: bool = False
 
     @property
     def empty(self) -> bool:
@@ -229,6 +232,7 @@ def _read(out: ParsedQuery, reading: str) -> None:
     if len(keywords) < 2 and not question:
         return
     out.keywords = keywords
+    out.sentence = chosen == "exact" and len(units) == 1 and len(text) > KEYWORD_MAX_CHARS
     out.other_reading = "exact" if chosen == "words" else "words"
     out.reading = chosen
     out.question = chosen == "words" and (question or len(units) > 1 or not typed_together)

@@ -248,11 +248,10 @@ def search(
         result = engine.search(spec, audience)
     except InvalidCursor as exc:
         raise bad_request("翻页游标无效 / invalid cursor") from exc
-    if result.total == 0 and reading == "auto" and parsed.other_reading == "words" and not after \
-            and len(parsed.units()) == 1:
+    if result.total == 0 and reading == "auto" and parsed.sentence and not after:
         # Read exactly, a sentence typed as it is asked finds nothing: read it as words (the
-        # page says so and offers the exact reading back). Words typed apart are offered the
-        # looser reading instead, as before.
+        # page says so and offers the exact reading back). Words typed apart, or a short
+        # string, are offered the looser reading instead, as before.
         parsed = syntax.parse(q, names_for(settings.data) if expand else None, "words")
         parsed.fallback = True
         node = syntax.to_node(parsed)
