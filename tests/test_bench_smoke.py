@@ -36,7 +36,7 @@ def bench_run(small_corpus, tmp_path_factory):
     out = tmp_path_factory.mktemp("bench-out")
     proc = subprocess.run(
         [sys.executable, "-m", "bench", "--sizes", str(DOCS), "--corpus", str(small_corpus), "--out", str(out),
-         "--analysis-docs", "8", "--questions", "10", "--budget", "0.1", "--requests", "3", "--http-seconds", "1",
+         "--analysis-docs", "8", "--questions", "10", "--attack-seconds", "1", "--budget", "0.1", "--requests", "3", "--http-seconds", "1",
          "--ocr-pages", "0", "--segment-chars", "5000", "--flood-seconds", "1", "--results", "-",
          "--no-es-node"],
         cwd=REPO, capture_output=True, text=True, timeout=900)
