@@ -126,7 +126,8 @@ def parse(q: str, names: Names | None = None, reading: str = "auto") -> ParsedQu
     another name (国办, 个税法) also searches the names it stands for. `reading`: "auto"
     (a question or keywords typed together as words, the rest exactly), "exact" or "words"."""
     out = _parse(q, names)
-    if reading != "exact" and out.reading == "exact" and '"' in q and _QUESTION.search(_QUESTION_TAIL.sub("", q)):
+    if reading != "exact" and out.reading == "exact" and any(c in q for c in '"“”＂') \
+            and _QUESTION.search(_QUESTION_TAIL.sub("", q)):
         # Quotes inside a question ("虚构保险标的"，是否构成诈骗罪？) stress words, not a phrase to match.
         unquoted = _parse(q.replace('"', " ").replace("“", " ").replace("”", " "), names)
         if not unquoted.excluded and all(u.field is None for u in unquoted.units()):

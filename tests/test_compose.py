@@ -114,8 +114,8 @@ def test_nginx_serves_the_page_and_proxies_the_api(config: dict[str, Any]):
     assert any(v.endswith(":/usr/share/nginx/html:ro") and "frontend" in v for v in nginx["volumes"])
     assert _ports(nginx) == ["8080:80"]
     conf = (ROOT / "deploy" / "nginx.conf").read_text(encoding="utf-8")
-    locations = ("location /api/", "location /a/", "location = /docs", "location /docs/static/",
-                 "location = /openapi.json")  # /a/: permanent links
+    locations = ("location /api/", "location /a/", "location /staff/api/", "location = /docs",
+                 "location /docs/static/", "location = /openapi.json")  # /a/: permanent links; the staff side
     for location in locations:
         assert location in conf
     assert conf.count("proxy_pass http://api:8000;") == len(locations)  # no URI part: the path is kept
