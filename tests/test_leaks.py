@@ -545,7 +545,7 @@ def withdrawal_api(tmp_path):
     from staff.store import Store
     from tests.staff_fixtures import PASSWORD
 
-    data = _build(tmp_path, ("restricted", "reading_room"))
+    data = _build("embedded", tmp_path, ("restricted", "reading_room"), []).data
     txt = data / "files" / "withdrawn.txt"
     txt.write_text(WITHDRAWN["body"], encoding="utf-8")
     doc = _hidden_doc({**WITHDRAWN, "category": "撤回标记类别"}, "open", 2012, txt, "text/plain")
