@@ -48,9 +48,12 @@ ERROR_RESPONSES: dict[int | str, dict] = {
 # kind of refusal).
 MAX_URL_BYTES = 8192
 MAX_BODY_BYTES = 16_384
-# The one body the API reads: a folder sent for export (ids, notes and passages).
+# The bodies the API reads: a folder sent for export (ids, notes and passages), and the staff
+# pages' decisions (a review may name thousands of items).
 EXPORT_PATH = "/api/export/"
 MAX_EXPORT_BODY_BYTES = 4 * 1024 * 1024
+STAFF_PATH = "/staff/api/"
+MAX_STAFF_BODY_BYTES = 1024 * 1024
 
 
 def request_too_big(request: Request) -> JSONResponse | None:
@@ -61,11 +64,12 @@ def request_too_big(request: Request) -> JSONResponse | None:
     length = request.headers.get("content-length")
     chunked = "chunked" in request.headers.get("transfer-encoding", "").lower()
     export = request.url.path.startswith(EXPORT_PATH)
-    limit = MAX_EXPORT_BODY_BYTES if export else MAX_BODY_BYTES
+    staff = request.url.path.startswith(STAFF_PATH)
+    limit = MAX_EXPORT_BODY_BYTES if export else MAX_STAFF_BODY_BYTES if staff else MAX_BODY_BYTES
     if chunked or (length is not None and (not length.isdigit() or int(length) > limit)):
-        # A folder too large to export is a bad folder (422, like a URL too long); a body
+        # A folder or a decision too large is a bad one (422, like a URL too long); a body
         # sent where none is read is refused as such (413).
-        return _json(422 if export else 413, "request_too_large",
+        return _json(422 if export or staff else 413, "request_too_large",
                      f"请求体过大（上限 {limit} 字节）/ request body too large (limit {limit} bytes)")
     return None
 

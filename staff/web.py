@@ -16,7 +16,8 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from api.deps import get_engine
-from api.errors import ApiError, not_found
+from api.access import site_url
+from api.errors import ERROR_RESPONSES, ApiError, ErrorOut, not_found
 from engine import Engine
 from engine.model import Audience
 from engine.query import Node, SearchSpec, Terms
@@ -29,8 +30,16 @@ COOKIE = "chayue_staff"
 CSRF_HEADER = "X-CSRF-Token"
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
 
-staff_router = APIRouter(prefix="/staff/api", tags=["staff"])
-public_router = APIRouter(prefix="/api", tags=["openings"])
+STAFF_RESPONSES: dict[int | str, dict] = {
+    **ERROR_RESPONSES,
+    401: {"model": ErrorOut, "description": "not signed in, or a wrong username or password (`signin_required`, `signin_failed`)"},
+    403: {"model": ErrorOut, "description": "a role that may not do this, or a missing CSRF token (`forbidden`, `csrf`)"},
+    409: {"model": ErrorOut, "description": "a batch that cannot be decided so (`review_refused`)"},
+    415: {"model": ErrorOut, "description": "a sign-in that is not a JSON body"},
+    429: {"model": ErrorOut, "description": "too many failed sign-ins (`throttled`, with `Retry-After`)"},
+}
+staff_router = APIRouter(prefix="/staff/api", tags=["staff"], responses=STAFF_RESPONSES)
+public_router = APIRouter(prefix="/api", tags=["openings"], responses=ERROR_RESPONSES)
 
 
 # -- who is calling ---------------------------------------------------------------------------
@@ -272,7 +281,8 @@ def item(item_id: str, request: Request, who: Caller = Depends(caller),
                                                   "page_text")}}
 
 
-@staff_router.get("/items/{item_id}/pages/{n}.png", summary="A page image for the review (staff)")
+@staff_router.get("/items/{item_id}/pages/{n}.png", responses={200: {"content": {"image/png": {}}}},
+                  response_class=Response, summary="A page image for the review (staff)")
 def item_page(item_id: str, n: int, request: Request, who: Caller = Depends(caller),
               engine: Engine = Depends(get_engine)) -> Response:
     from api.routes.documents import page_image
@@ -370,7 +380,8 @@ def audit_trail(request: Request, before: int | None = None, limit: Annotated[in
             "problems": [str(p) for p in problems]}
 
 
-@staff_router.get("/audit.csv", summary="The whole audit trail as CSV (管理员; the export is itself recorded)")
+@staff_router.get("/audit.csv", responses={200: {"content": {"text/csv": {}}}}, response_class=Response,
+                  summary="The whole audit trail as CSV (管理员; the export is itself recorded)")
 def audit_csv(request: Request, who: Caller = Depends(admins)) -> Response:
     audit.record(_store(request), who.account.label, "staff.export", "audit.csv")
     return Response(audit.export_csv(_store(request)), media_type="text/csv; charset=utf-8",
@@ -405,7 +416,8 @@ def openings(request: Request, engine: Engine = Depends(get_engine)) -> dict[str
     return {"batches": out}
 
 
-@public_router.get("/openings/{number}.csv", summary="第N批开放档案目录 as CSV")
+@public_router.get("/openings/{number}.csv", responses={200: {"content": {"text/csv": {}}}}, response_class=Response,
+                   summary="第N批开放档案目录 as CSV")
 def opening_csv(number: int, request: Request, engine: Engine = Depends(get_engine)) -> Response:
     batch, items = _batch(request, engine, number)
     if not items:
@@ -428,11 +440,12 @@ def opening_list(number: int, request: Request, engine: Engine = Depends(get_eng
     return {"number": number, "day": batch["day"], "title": f"第{number}批开放档案目录", "items": items}
 
 
-@public_router.get("/openings.atom", summary="开放批次 as an Atom feed")
+@public_router.get("/openings.atom", responses={200: {"content": {"application/atom+xml": {}}}}, response_class=Response,
+                   summary="开放批次 as an Atom feed")
 def openings_atom(request: Request, engine: Engine = Depends(get_engine)) -> Response:
     from feedgen.feed import FeedGenerator
 
-    base = str(request.base_url).rstrip("/")
+    base = site_url(request, _settings(request))
     fg = FeedGenerator()
     fg.id(f"{base}/api/openings.atom")
     fg.title("开放档案目录 / archives opened")

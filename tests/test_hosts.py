@@ -20,7 +20,7 @@ TERMINAL = ("10.20.0.5", 50000)
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    return _build(tmp_path_factory.mktemp("hosts"), ("reading_room",))
+    return _build("embedded", tmp_path_factory.mktemp("hosts"), ("reading_room",), []).data
 
 
 def _room_search(data, host: str, **settings) -> tuple[int, str]:
@@ -65,7 +65,7 @@ def test_feed_and_export_links_use_the_base_url_whatever_the_host(data):
         assert 'href="https://chayue.example.org/api/search.atom?q=' in feed
         rows = list(csv.reader(io.StringIO(c.get("/api/export/csv", params={"q": "湿地"}).content.decode("utf-8-sig"))))
         links = [r[rows[0].index("链接")] for r in rows[1:]]
-        assert links and all(link.startswith("https://chayue.example.org/doc.html?id=") for link in links)
+        assert links and all(link.startswith("https://chayue.example.org/a/") for link in links)
 
 
 def test_a_key_put_in_the_feed_url_is_not_repeated_in_the_feed(data):

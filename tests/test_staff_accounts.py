@@ -132,7 +132,7 @@ def test_a_disabled_account_and_a_reset_password_end_sessions_and_keys(tmp_path)
 def test_a_personal_key_names_its_owner_and_replaces_the_shared_staff_key(tmp_path):
     from tests.test_leaks import _build
 
-    data = _build(tmp_path, ("restricted", "reading_room"))
+    data = _build("embedded", tmp_path, ("restricted", "reading_room"), []).data
     with _client(data) as c:
         boss = c.app.state.staff.accounts.get("boss")
         key = c.app.state.staff.accounts.new_key(boss, "test")
