@@ -9,9 +9,10 @@ DATA ?= data
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-RUN_PKGS := tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-chi-tra tesseract-ocr-chi-sim-vert tesseract-ocr-chi-tra-vert poppler-utils fonts-noto-cjk
-# maven fetches the Elasticsearch node the tests run (tests/es_node.py; Java >= 21 must be there).
-TEST_PKGS := $(RUN_PKGS) fonts-arphic-uming fonts-arphic-ukai fonts-wqy-zenhei chromium docker-compose maven
+# maven fetches the meaning model (analysis/meaning.py) and the Elasticsearch node the tests run
+# (tests/es_node.py; Java >= 21 must be there) from Maven Central.
+RUN_PKGS := tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-chi-tra tesseract-ocr-chi-sim-vert tesseract-ocr-chi-tra-vert poppler-utils fonts-noto-cjk maven
+TEST_PKGS := $(RUN_PKGS) fonts-arphic-uming fonts-arphic-ukai fonts-wqy-zenhei chromium docker-compose
 
 # The IIIF viewer of frontend/viewer.html: Mirador's own bundle from the npm registry, fetched
 # once at install (npm's cache outside the repo), served as a static file: no CDN, no build step.
@@ -19,22 +20,22 @@ MIRADOR_VERSION := 4.0.0
 MIRADOR := frontend/vendor/mirador/mirador.min.js
 NPM_CACHE ?= $(HOME)/.cache/chayue/npm
 
-.PHONY: demo test bench bench-large lint serve index system-run system-test clean vendor
+.PHONY: demo test bench bench-large lint serve index system-run system-test clean vendor model
 
-demo: system-run $(VENV)/.stamp-run vendor index
+demo: system-run $(VENV)/.stamp-run vendor model index
 	@echo "查阅 chayue: http://$(HOST):$(PORT)/   (API: http://$(HOST):$(PORT)/api/search?q=档案  docs: /docs)"
 	$(VENV)/bin/chayue serve --data $(DATA) --host $(HOST) --port $(PORT)
 
 index: $(VENV)/.stamp-run
 	$(VENV)/bin/chayue index sample/current sample/archive --manifest sample/manifest.csv --data $(DATA)
 
-test: system-test $(VENV)/.stamp-dev vendor
+test: system-test $(VENV)/.stamp-dev vendor model
 	@# Fetched once into a cache outside the repository; if it cannot be had, the
 	@# Elasticsearch tests say why (and fail in CI, where they must run).
 	-@$(PY) -m tests.es_node --fetch
 	$(PY) -m pytest
 
-bench: system-run $(VENV)/.stamp-bench
+bench: system-run $(VENV)/.stamp-bench model
 	$(PY) -m bench
 
 bench-large: system-run $(VENV)/.stamp-bench
@@ -43,6 +44,11 @@ bench-large: system-run $(VENV)/.stamp-bench
 lint: $(VENV)/.stamp-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy analysis engine
+
+# The meaning model questions are ordered by (bge-small-zh-v1.5, int8, from Maven Central),
+# fetched once into the cache outside the repository; without it questions go by words alone.
+model: $(VENV)/.stamp-run
+	$(PY) -m analysis.meaning --fetch
 
 # -- installation ----------------------------------------------------------------------
 $(VENV)/bin/python:

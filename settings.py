@@ -82,6 +82,10 @@ class Settings(BaseSettings):
     oai_page_size: int = Field(100, ge=1, le=1000, description="records per OAI-PMH list answer (then a resumption token)")
 
     # Indexer.
+    meaning: bool = Field(True, description="Order a question's hits by meaning (analysis/meaning.py) where the "
+                                            "model and the indexer's vectors are there; false: by words alone.")
+    meaning_model: Path | None = Field(None, description="The meaning model's folder; default <cache>/models/"
+                                                          "bge-small-zh-v1.5-q, where `make` fetches it.")
     ocr_engine: Literal["rapid", "tesseract"] = Field(
         "rapid", description="OCR engine: PP-OCR through RapidOCR (default), or tesseract.")
     ocr_languages: str = "chi_sim+eng"  # tesseract's; PP-OCR reads both scripts and Latin

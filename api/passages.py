@@ -17,6 +17,7 @@ import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Any
 
 from analysis.normalize import normalize
 from api.highlight import find_spans, mark
@@ -149,6 +150,20 @@ def score(docs: list[tuple[str, list[str]]], words: tuple[str, ...]) -> list[Sco
         s = sum(idf[w] * tf * (K1 + 1) / (tf + norm) for w in words for tf in [counts[w][i]] if tf)
         if s > 0:
             out.append(Scored(p, s, n))
+    out.sort(key=lambda x: (-x.score, x.doc, x.passage.page, x.passage.start))
+    return out
+
+
+def closest(docs: list[tuple[str, list[str]]], closeness: dict[str, Any]) -> list[Scored]:
+    """Every passage of the documents (id, pages) by its closeness in meaning to the question
+    (api/meaning.py: one figure per passage, in the order `cut` gives), closest first. A
+    document whose text no longer cuts into as many passages as were embedded is left out."""
+    out = []
+    for n, (doc_id, pages) in enumerate(docs):
+        found, near = CUTS.get(doc_id, pages), closeness.get(doc_id)
+        if near is None or len(near) != len(found):
+            continue
+        out += [Scored(p, float(c), n) for p, c in zip(found, near)]
     out.sort(key=lambda x: (-x.score, x.doc, x.passage.page, x.passage.start))
     return out
 

@@ -177,6 +177,10 @@ def question_rows(table: Table, args: argparse.Namespace) -> None:
               met(ours["law@10"] >= 0.95 and ours["article@3"] >= 0.6 and ours["empty"] == 0))
     table.add("relevance", "questions, in process: p50 · p99 ms", f"{r['docs']}",
               f"{ours['p50 ms']} · {ours['p99 ms']}", f"{fts5['p50 ms']} · {fts5['p99 ms']} (FTS5)", "", "", "")
+    table.add("relevance", "questions by meaning (analysis/meaning.py): passages embedded, s (those "
+              "embedded before come from the cache)", f"{r['docs']}",
+              f"{r['passages']} · {r['embedding s']}" if r["meaning"] else "model absent: by words alone",
+              "", "", "", "")
 
 
 def engine_size(table: Table, notes: list[str], pool: corpus.Pool, size: int, args: argparse.Namespace,

@@ -30,6 +30,7 @@ from typing import Any
 from collections.abc import Callable
 
 from bench.corpus import OUT
+from settings import Settings
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "stard-dev.jsonl.xz"
 _ARTICLE = re.compile(r"(第[一二三四五六七八九十百千零]+条(?:之[一二三四五六七八九十]+)?)$")
@@ -82,10 +83,14 @@ def evaluate(qs: list[Question], search: Callable[[str], Answer]) -> dict[str, A
             "p50 ms": round(statistics.median(times), 1), "p99 ms": round(times[int(0.99 * (len(times) - 1))], 1)}
 
 
-def measure(out: Path, limit: int = 0) -> dict[str, Any]:
+def measure(out: Path, limit: int = 0, use_meaning: bool = True) -> dict[str, Any]:
+    """The figures of chayue (its questions ordered by meaning when `use_meaning` and the model
+    is there, as the api does) and of FTS5."""
+    from analysis import meaning as embeddings
     from analysis.abbreviations import names_for
+    from api import meaning
     from api.highlight import query_terms
-    from api.routes.search import HIT_FIELDS, best_passages
+    from api.routes.search import HIT_FIELDS, _hits_in_order, best_passages
     from bench.relevance import _fts5
     from engine import Engine, syntax
     from engine.embedded import open_embedded
@@ -105,9 +110,20 @@ def measure(out: Path, limit: int = 0) -> dict[str, Any]:
     backend.commit()
     engine = Engine(backend)
     names = names_for(None)
+    settings = Settings(data=data, meaning=use_meaning)
+    model = meaning.model(settings)
+    embedded_s, passages = 0.0, 0
+    if model is not None:
+        started = time.perf_counter()
+        vectors = embeddings.Vectors(data / "meaning.sqlite")
+        passages = vectors.put(corpus.documents, model,
+                               cache=embeddings.cache_root() / "models" / "passages-cache.sqlite")
+        vectors.close()
+        embedded_s = time.perf_counter() - started
 
-    def answer(parsed: syntax.ParsedQuery, hits: list[Hit], total: int, started: float) -> Answer:
-        _, answers = best_passages(hits, parsed, query_terms(parsed))
+    def answer(parsed: syntax.ParsedQuery, hits: list[Hit], total: int, started: float,
+               closeness: dict | None = None) -> Answer:
+        _, answers = best_passages(hits, parsed, query_terms(parsed), closeness)
         return ([h.fields.get("title", "") for h in hits], [(a.title, a.label) for a in answers],
                 total, (time.perf_counter() - started) * 1000)
 
@@ -118,6 +134,12 @@ def measure(out: Path, limit: int = 0) -> dict[str, Any]:
         if res.total == 0 and parsed.sentence:  # as the api does (api/routes/search.py)
             parsed = syntax.parse(q, names, "words")
             res = engine.search(SearchSpec(query=syntax.to_node(parsed), size=10, fields=HIT_FIELDS), Audience.public)
+        if parsed.question:
+            node = syntax.to_node(parsed)
+            ordered = meaning.order(engine, node, {}, Audience.public, q, settings)
+            if ordered is not None:
+                hits = _hits_in_order(engine, node, {}, Audience.public, ordered.ids[:10])
+                return answer(parsed, hits, res.total, started, ordered.closeness)
         return answer(parsed, res.hits, res.total, started)
 
     db = out / "questions-fts5.sqlite"
@@ -142,7 +164,9 @@ def measure(out: Path, limit: int = 0) -> dict[str, Any]:
         hits = [Hit(id=i, score=0.0, fields={"title": t, "page_text": json.loads(p)}) for i, t, p in found]
         return answer(parsed, hits, total, started)
 
-    result = {"chayue": evaluate(qs, ours), "fts5": evaluate(qs, fts5), "docs": len(records)}
+    result = {"chayue": evaluate(qs, ours), "fts5": evaluate(qs, fts5), "docs": len(records),
+              "meaning": model is not None, "passages": passages,
+              "embedding s": round(embedded_s, 1)}
     engine.close()
     con.close()
     return result
@@ -152,9 +176,10 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", type=Path, default=OUT)
     p.add_argument("--limit", type=int, default=0, help="the first N questions only (0: all)")
+    p.add_argument("--words-only", action="store_true", help="questions by words alone (no meaning model)")
     args = p.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    print(json.dumps(measure(args.out, args.limit), ensure_ascii=False))  # one line: `make bench` reads the last
+    print(json.dumps(measure(args.out, args.limit, not args.words_only), ensure_ascii=False))  # one line: `make bench` reads the last
     return 0
 
 

@@ -96,7 +96,8 @@ def cmd_index(args: argparse.Namespace) -> int:
                             max_file_bytes=settings.max_file_mb * 1024 * 1024,
                             batch_docs=args.batch, exclude=(settings.data,), retry_failed=args.retry_failed,
                             workers=args.workers, file_seconds=settings.file_seconds,
-                            file_memory_mb=settings.file_memory_mb)
+                            file_memory_mb=settings.file_memory_mb, meaning=settings.meaning,
+                            meaning_model=settings.meaning_model)
     indexer = pipeline.Indexer(engine, ledger, ocr, opts, roots=paths)
     stop = _stop_on_signals(indexer)
     started = time.perf_counter()

@@ -29,6 +29,7 @@ from typing import Any
 
 from PIL import Image
 
+from analysis import meaning
 from engine import Engine
 from engine.model import COLLECTIONS, Document, Page
 from indexer import arrangement, limits, relations, withdrawals
@@ -62,6 +63,8 @@ class Options:
     workers: int = 0  # processes reading files ahead of the writer; 0: read in this process
     file_seconds: float = limits.FILE_SECONDS  # reading one file (extraction, OCR) may take this long
     file_memory_mb: float = limits.FILE_MEMORY_MB  # and add this much to the reader's memory
+    meaning: bool = False  # embed each document's passages for questions (analysis/meaning.py)
+    meaning_model: Path | None = None  # the model's folder; None: the cache's
 
 
 @dataclass
@@ -403,8 +406,10 @@ def _place(doc: Document, values: dict[str, Any], path: Path, root: Path | None)
 # -- batch: note, write, commit, record ---------------------------------------------------
 class Batch:
     def __init__(self, engine: Engine, ledger: Ledger, run_id: int, size: int = BATCH_DOCS,
-                 links: relations.RelationStore | None = None, openings: Store | None = None):
+                 links: relations.RelationStore | None = None, openings: Store | None = None,
+                 vectors: tuple[meaning.Vectors, meaning.Model] | None = None):
         self.engine, self.ledger, self.run_id, self.size = engine, ledger, run_id, size
+        self.vectors = vectors
         self.links = links
         self.openings = openings
         self.outcomes: list[Outcome] = []
@@ -441,12 +446,16 @@ class Batch:
             withdrawals.note(self.engine, self.ledger, docs, stale)
             if stale:
                 self.engine.delete(stale)
+                if self.vectors:
+                    self.vectors[0].delete(stale)
             if docs:
                 if self.links is not None:
                     self.links.prepare(docs)
                 if self.openings is not None:
                     opening.register(self.openings, docs)  # archival items: access as decided by staff
                 self.engine.upsert(docs)
+                if self.vectors:  # before the commit: a document is seen with its vectors
+                    self.vectors[0].put(docs, self.vectors[1])
             self.engine.commit()
         self.ledger.record([o.entry for o in self.outcomes], self.seen, self.run_id)
         self.withdrawn += sum(1 for o in self.outcomes if o.stale_id in stale and not o.document)
@@ -466,6 +475,15 @@ class Batch:
 
 
 # -- run ----------------------------------------------------------------------------------
+def _vectors(path: Path, opts: Options) -> tuple[meaning.Vectors, meaning.Model] | None:
+    """Where questions are to be read by meaning and the model is there: the vectors beside
+    the index, and the model (all the cores: the writer embeds while workers read files)."""
+    if not opts.meaning:
+        return None
+    model = meaning.load(opts.meaning_model, threads=len(os.sched_getaffinity(0)))
+    return (meaning.Vectors(path), model) if model else None
+
+
 class Indexer:
     """One indexing session over an engine and a ledger: `run` uses it once over whole
     folders, the watcher keeps it open and feeds it the files that changed."""
@@ -476,8 +494,9 @@ class Indexer:
         self.summary = Summary(problems=list(opts.manifest.problems) if opts.manifest else [])
         self.run_id = ledger.start_run([str(Path(p).absolute()) for p in roots])
         self.links = relations.RelationStore(Path(ledger.path).with_name("relations.sqlite"))
+        self.vectors = _vectors(Path(ledger.path).with_name("meaning.sqlite"), opts)
         self.batch = Batch(engine, ledger, self.run_id, opts.batch_docs, self.links,
-                           Store(Path(ledger.path).with_name("staff.sqlite")))
+                           Store(Path(ledger.path).with_name("staff.sqlite")), self.vectors)
         self._pool: ProcessPoolExecutor | None = None
         self.stop = threading.Event()  # set by Ctrl-C: finish the current file, write, stop
 
@@ -499,6 +518,8 @@ class Indexer:
         if orphans:
             self.engine.delete(orphans)
             self.engine.commit()
+            if self.vectors:
+                self.vectors[0].delete(orphans)
         self.ledger.clear_pending()
 
     def index(self, candidates: Iterable[Candidate]) -> None:
@@ -531,6 +552,8 @@ class Indexer:
             withdrawals.note(self.engine, self.ledger, (), ids)
             self.engine.delete(ids)
             self.engine.commit()
+            if self.vectors:
+                self.vectors[0].delete(ids)
         self.ledger.forget(sorted(gone_paths))
         self.summary.removed += sum(1 for e in gone if e.doc_id in ids and e.status == INDEXED)
 
@@ -571,6 +594,8 @@ class Indexer:
 
     def close(self) -> None:
         self.links.close()
+        if self.vectors:
+            self.vectors[0].close()
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None

@@ -17,7 +17,7 @@ from analysis.abbreviations import names_for
 from api.admission import admit_search
 from api.deps import get_audience, get_engine, get_settings
 from api.errors import ERROR_RESPONSES, bad_request
-from api import passages
+from api import meaning, passages
 from api.highlight import QueryTerms, lead, query_terms, snippets
 from api.schemas import (
     AnswerOut, DidYouMeanOut, ExpandedOut, HitOut, LooserOut, PassageOut, ReadingOut, SearchOut, SnippetOut,
@@ -164,14 +164,16 @@ def hit_out(hit: Hit, terms: QueryTerms, versions: dict[str, int] | None = None,
     )
 
 
-def best_passages(hits: list[Hit], parsed: syntax.ParsedQuery, terms: QueryTerms
-                  ) -> tuple[list[list[PassageOut]], list[AnswerOut]]:
-    """Words reading: each hit's best passages, and for a question the best across the hits."""
+def best_passages(hits: list[Hit], parsed: syntax.ParsedQuery, terms: QueryTerms,
+                  closeness: dict[str, Any] | None = None) -> tuple[list[list[PassageOut]], list[AnswerOut]]:
+    """Words reading: each hit's best passages, and for a question the best across the hits:
+    the closest in meaning where the hits were ordered so (`closeness`, api/meaning.py), else
+    by BM25 over their words."""
     per_hit: list[list[PassageOut]] = [[] for _ in hits]
     if parsed.reading != "words" or not hits:
         return per_hit, []
     docs = [(h.id, h.fields.get("page_text", [])) for h in hits]
-    scored = passages.score(docs, parsed.keywords)
+    scored = passages.closest(docs, closeness) if closeness else passages.score(docs, parsed.keywords)
     answers: list[AnswerOut] = []
     for s in scored:
         p, n = s.passage, s.doc
@@ -259,14 +261,22 @@ def search(
             filters = grouped(engine, node, filters_from(params), audience)
         spec = replace(spec, query=node, filters=filters)
         result = engine.search(spec, audience)
+    ordered = None
+    if parsed.question and sort == "relevance" and not after and spec.offset + size <= meaning.WINDOW:
+        ordered = meaning.order(engine, node, filters, audience, q, settings)
+    if ordered is not None:
+        result = replace(result, hits=_hits_in_order(engine, node, filters, audience,
+                                                     ordered.ids[spec.offset:spec.offset + size]))
     terms = query_terms(parsed)
     counts = other_versions(engine, (h.fields.get("version_group", "") for h in result.hits), audience,
                             {k: v for k, v in filters.items() if k == "access"}) if versions_grouped else {}
-    per_hit, answers = best_passages(result.hits, parsed, terms)
+    per_hit, answers = best_passages(result.hits, parsed, terms, ordered.closeness if ordered else None)
     hits = [hit_out(h, terms, counts, best) for h, best in zip(result.hits, per_hit)]
     next_cursor = None
     more = bool(after) or spec.offset + len(hits) < result.total
-    if len(hits) == size and more and result.hits[-1].sort is not None:
+    # Within the window ordered by meaning, pages go by `page` (the engine's sort values no
+    # longer follow the order shown).
+    if len(hits) == size and more and result.hits[-1].sort is not None and ordered is None:
         next_cursor = encode_cursor(result.hits[-1].sort, fingerprint)
     nothing = result.total == 0 and not parsed.empty
     looser = _looser(engine, audience, parsed, filters) if nothing else None
@@ -283,6 +293,17 @@ def search(
                            other=parsed.other_reading, fallback=parsed.fallback) if parsed.other_reading else None,
         answers=answers if page == 1 and not after else [],
     )
+
+
+def _hits_in_order(engine: Engine, node: Node, filters: dict[str, Node], audience: Audience,
+                   ids: list[str]) -> list[Hit]:
+    """The hits of `ids` (found by `node` under `filters` for the audience), in that order."""
+    if not ids:
+        return []
+    spec = SearchSpec(query=node, filters={**filters, "_ordered": Terms("id", tuple(ids))}, size=len(ids),
+                      fields=HIT_FIELDS)
+    found = {h.id: h for h in engine.search(spec, audience).hits}
+    return [found[i] for i in ids if i in found]
 
 
 DID_YOU_MEAN = 3

@@ -1,0 +1,68 @@
+"""A question's hits ordered by meaning (analysis/meaning.py): the engine finds what holds the
+question's words, for the caller and under their filters; of its first WINDOW, those whose
+best passage is closest to the question come first, and their closest passages are shown.
+
+Only the engine's hits are looked up, so a document the caller may not see is never weighed
+for them; pages past the window keep the engine's order (the window holds exactly the
+engine's first WINDOW, reordered, so no document is shown twice or skipped)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from analysis import meaning
+from engine import Engine
+from engine.model import Audience
+from engine.query import Node, SearchSpec
+from settings import Settings
+
+WINDOW = 100  # the engine's first hits that are ordered by meaning
+
+
+@dataclass
+class Ordered:
+    ids: list[str]  # the window, closest first
+    closeness: dict[str, np.ndarray]  # each id's passages' closeness to the question
+
+
+_stores: dict[Path, meaning.Vectors] = {}
+_lock = threading.Lock()
+
+
+def _vectors(data: Path) -> meaning.Vectors | None:
+    with _lock:
+        if data not in _stores:
+            found = meaning.Vectors.open(data)
+            if found is None:
+                return None  # not written yet: looked for again at the next question
+            _stores[data] = found
+        return _stores[data]
+
+
+def model(settings: Settings) -> meaning.Model | None:
+    return meaning.load(settings.meaning_model) if settings.meaning else None
+
+
+def order(engine: Engine, query: Node, filters: dict[str, Node], audience: Audience, text: str,
+          settings: Settings) -> Ordered | None:
+    """The engine's first WINDOW hits for `query`, closest to `text` first; None where meaning
+    is off, the model or the vectors are missing, or a hit has no vectors yet (its document
+    is being indexed): the engine's order stands."""
+    m = model(settings)
+    store = _vectors(settings.data) if m else None
+    if m is None or store is None:
+        return None
+    window = engine.search(SearchSpec(query=query, filters=dict(filters), size=WINDOW, fields=("id",)), audience)
+    ids = [h.id for h in window.hits]
+    vecs = store.get(ids)
+    if not ids or any(i not in vecs for i in ids):
+        return None
+    q = meaning.QUESTIONS.get(m, text)
+    closeness = {i: vecs[i] @ q for i in ids}
+    best = {i: float(c.max()) if len(c) else -1.0 for i, c in closeness.items()}
+    # Closest first; the engine's order breaks ties (sorted is stable).
+    return Ordered(sorted(ids, key=lambda i: -best[i]), closeness)
