@@ -216,7 +216,9 @@ class Vectors:
         with self.lock:
             known = dict(self.db.execute(
                 f"SELECT id, digest FROM docs WHERE id IN ({','.join('?' * len(todo))})", [t[0] for t in todo]))
-        rows, texts, spans = [], [], []
+        rows: list[tuple[str, str, int, bytes]] = []
+        texts: list[str] = []
+        spans: list[tuple[str, str, int, int]] = []
         for doc_id, title, pages in todo:
             dg = digest(title, pages)
             if known.get(doc_id) == dg:
