@@ -21,9 +21,10 @@ from engine.validity import RELATION_FACET
 
 BM25_WEIGHTS = (4.0, 1.0, 1.0, 0.25)  # title_words, body_words, title_grams, body_grams (as syntax.py)
 FILTER_FIELDS = ("collection", "agency", "category", "doc_type", "validity")
-# The bench's documents are recombined laws with no relations between them, so the baseline
-# counts every facet of the page but the relation flags (always empty here).
-FACETS = tuple(f for f in API_FACETS if f != RELATION_FACET)
+# The bench's documents are recombined laws with no relations between them and no place in a
+# fonds, so the baseline counts every facet of the page but the relation flags and the
+# finding aid's levels (always empty here).
+FACETS = tuple(f for f in API_FACETS if f not in (RELATION_FACET, "tree_1", "tree_parent"))
 
 
 def _phrase(tokens: list[str]) -> str:

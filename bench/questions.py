@@ -29,10 +29,19 @@ from pathlib import Path
 from typing import Any
 from collections.abc import Callable
 
+from analysis.meaning import MODEL
 from bench.corpus import OUT
 from settings import Settings
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "stard-dev.jsonl.xz"
+# The relevance corpus's passage vectors, as the meaning model gives them, kept to 5 bits a
+# dimension (-15..15 with a scale per vector: cosine 0.988 on average, 0.981 at worst, to the
+# model's; 4.7 MB): embedding its 21 500 passages takes 8 minutes on two cores, which the test
+# suite cannot spend at every run. Seeds the cache of vectors by text; a passage not in it (the
+# corpus or the cutting changed) is embedded. Written again by `python -m bench.questions
+# --write-seed`.
+SEED = DATA.with_name("passage-vectors.npz.xz")
+SEED_STEPS = 15  # each dimension in -15..15: 5 bits
 _ARTICLE = re.compile(r"(第[一二三四五六七八九十百千零]+条(?:之[一二三四五六七八九十]+)?)$")
 
 
@@ -116,8 +125,9 @@ def measure(out: Path, limit: int = 0, use_meaning: bool = True) -> dict[str, An
     if model is not None:
         started = time.perf_counter()
         vectors = embeddings.Vectors(data / "meaning.sqlite")
-        passages = vectors.put(corpus.documents, model,
-                               cache=embeddings.cache_root() / "models" / "passages-cache.sqlite")
+        cache = embeddings.cache_root() / "models" / "passages-cache.sqlite"
+        seed(cache)
+        passages = vectors.put(corpus.documents, model, cache=cache)
         vectors.close()
         embedded_s = time.perf_counter() - started
 
@@ -172,13 +182,78 @@ def measure(out: Path, limit: int = 0, use_meaning: bool = True) -> dict[str, An
     return result
 
 
+def seed(cache: Path) -> None:
+    """The shipped vectors into the cache, where it does not hold them yet."""
+    import io
+    import sqlite3
+
+    import numpy as np
+
+    with lzma.open(SEED) as f:
+        z = np.load(io.BytesIO(f.read()))
+    if str(z["model"]) != MODEL:
+        return
+    keys = [bytes(k) for k in z["keys"]]
+    vecs = z["q"].astype(np.float32) * z["scale"].astype(np.float32)[:, None]
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(cache, timeout=60)
+    try:
+        with db:
+            db.execute("CREATE TABLE IF NOT EXISTS v (h BLOB PRIMARY KEY, vec BLOB NOT NULL)")
+            db.executemany("INSERT OR IGNORE INTO v VALUES (?, ?)", [(k, v.tobytes()) for k, v in zip(keys, vecs)])
+    finally:
+        db.close()
+
+
+def write_seed(out: Path) -> None:
+    """The relevance corpus's passage vectors from the cache (embedding those it lacks) into SEED."""
+    import hashlib
+    import io
+    import sqlite3
+
+    import numpy as np
+
+    from analysis import meaning
+    from api.passages import cut
+    from tests.relevance import cases
+
+    model = meaning.load()
+    if model is None:
+        raise SystemExit("no meaning model: python -m analysis.meaning --fetch")
+    cache = meaning.cache_root() / "models" / "passages-cache.sqlite"
+    store = meaning.Vectors(out / "seed-meaning.sqlite")
+    docs = cases.corpus().documents
+    store.put(docs, model, cache=cache)
+    store.close()
+    texts = sorted({meaning.passage_text(d.title, p.label, p.text) for d in docs
+                    for p in cut([pg.text for pg in d.pages])})
+    keys = [hashlib.sha1(f"{MODEL}\x00{t}".encode()).digest() for t in texts]
+    db = sqlite3.connect(cache)
+    found = {}
+    for k in range(0, len(keys), 500):
+        part = keys[k:k + 500]
+        found.update(db.execute(f"SELECT h, vec FROM v WHERE h IN ({','.join('?' * len(part))})", part))
+    db.close()
+    vecs = np.stack([np.frombuffer(found[k], dtype=np.float32) for k in keys])
+    scale = np.abs(vecs).max(axis=1) / SEED_STEPS
+    buf = io.BytesIO()
+    np.savez(buf, model=np.array(MODEL), keys=np.frombuffer(b"".join(keys), dtype="S20"),
+             scale=scale.astype(np.float16), q=np.round(vecs / scale[:, None]).astype(np.int8))
+    SEED.write_bytes(lzma.compress(buf.getvalue(), preset=9))
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", type=Path, default=OUT)
     p.add_argument("--limit", type=int, default=0, help="the first N questions only (0: all)")
     p.add_argument("--words-only", action="store_true", help="questions by words alone (no meaning model)")
+    p.add_argument("--write-seed", action="store_true", help=f"write {SEED.name} (the corpus's passage vectors)")
     args = p.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.write_seed:
+        write_seed(args.out)
+        return 0
     print(json.dumps(measure(args.out, args.limit, not args.words_only), ensure_ascii=False))  # one line: `make bench` reads the last
     return 0
 

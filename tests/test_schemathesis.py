@@ -80,9 +80,10 @@ EXCLUDED = [schemathesis.checks.positive_data_acceptance]
 # Free-text parameters: in a URL every value is a string, so a "negative" example that only
 # swaps a string for false, null or 12 is still a valid string once serialised (a known
 # schemathesis false positive, schemathesis#2312 and #4600). Such examples are left out.
-LISTS = {"collection", "agency", "category", "doc_type", "validity", "fonds", "year", "access", "relation"}
+LISTS = {"collection", "agency", "category", "doc_type", "validity", "fonds", "year", "access", "relation",
+         "tree_1", "tree_parent"}
 STRINGY = {"q", "collection", "agency", "category", "doc_type", "validity", "fonds", "relation", "cursor",
-           "doc_id"}
+           "doc_id", "tree_1", "tree_parent", "node", "key", "item_id", "batch"}
 
 
 def _looks_retyped(value) -> bool:
