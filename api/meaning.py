@@ -27,6 +27,7 @@ WINDOW = 100  # the engine's first hits that are ordered by meaning
 class Ordered:
     ids: list[str]  # the window, closest first
     closeness: dict[str, np.ndarray]  # each id's passages' closeness to the question
+    best: dict[str, float]  # each id's closest passage's (the hit's score)
 
 
 _stores: dict[Path, meaning.Vectors] = {}
@@ -65,4 +66,4 @@ def order(engine: Engine, query: Node, filters: dict[str, Node], audience: Audie
     closeness = {i: vecs[i] @ q for i in ids}
     best = {i: float(c.max()) if len(c) else -1.0 for i, c in closeness.items()}
     # Closest first; the engine's order breaks ties (sorted is stable).
-    return Ordered(sorted(ids, key=lambda i: -best[i]), closeness)
+    return Ordered(sorted(ids, key=lambda i: -best[i]), closeness, best)

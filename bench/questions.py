@@ -148,7 +148,7 @@ def measure(out: Path, limit: int = 0, use_meaning: bool = True) -> dict[str, An
             node = syntax.to_node(parsed)
             ordered = meaning.order(engine, node, {}, Audience.public, q, settings)
             if ordered is not None:
-                hits = _hits_in_order(engine, node, {}, Audience.public, ordered.ids[:10])
+                hits = _hits_in_order(engine, {}, Audience.public, ordered.ids[:10])
                 return answer(parsed, hits, res.total, started, ordered.closeness)
         return answer(parsed, res.hits, res.total, started)
 

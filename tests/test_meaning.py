@@ -103,6 +103,8 @@ def test_the_question_finds_the_answering_law_first_and_its_article_as_the_answe
     assert body["reading"]["question"]
     assert body["hits"][0]["id"] == "marriage"
     assert (body["answers"][0]["id"], body["answers"][0]["label"]) == ("marriage", "第一千零八十五条")
+    scores = [h["score"] for h in body["hits"]]  # each hit's closest passage's closeness
+    assert scores == sorted(scores, reverse=True) and 0 < scores[0] <= 1
     # By words alone, the law on roads (孩子, 以后, 谁来, 离婚 in one article) comes first.
     words = _search(data, QUESTION, meaning=False)
     assert words["hits"][0]["id"] == "roads"

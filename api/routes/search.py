@@ -265,8 +265,8 @@ def search(
     if parsed.question and sort == "relevance" and not after and spec.offset + size <= meaning.WINDOW:
         ordered = meaning.order(engine, node, filters, audience, q, settings)
     if ordered is not None:
-        result = replace(result, hits=_hits_in_order(engine, node, filters, audience,
-                                                     ordered.ids[spec.offset:spec.offset + size]))
+        page_hits = _hits_in_order(engine, filters, audience, ordered.ids[spec.offset:spec.offset + size])
+        result = replace(result, hits=[replace(h, score=round(ordered.best[h.id], 4)) for h in page_hits])
     terms = query_terms(parsed)
     counts = other_versions(engine, (h.fields.get("version_group", "") for h in result.hits), audience,
                             {k: v for k, v in filters.items() if k == "access"}) if versions_grouped else {}
@@ -295,13 +295,12 @@ def search(
     )
 
 
-def _hits_in_order(engine: Engine, node: Node, filters: dict[str, Node], audience: Audience,
-                   ids: list[str]) -> list[Hit]:
-    """The hits of `ids` (found by `node` under `filters` for the audience), in that order."""
+def _hits_in_order(engine: Engine, filters: dict[str, Node], audience: Audience, ids: list[str]) -> list[Hit]:
+    """The hits of `ids` (found by `node` under `filters` for the audience), in that order:
+    fetched by id, the filters and the audience's kept as a second line of defence."""
     if not ids:
         return []
-    spec = SearchSpec(query=node, filters={**filters, "_ordered": Terms("id", tuple(ids))}, size=len(ids),
-                      fields=HIT_FIELDS)
+    spec = SearchSpec(query=Terms("id", tuple(ids)), filters=dict(filters), size=len(ids), fields=HIT_FIELDS)
     found = {h.id: h for h in engine.search(spec, audience).hits}
     return [found[i] for i in ids if i in found]
 
