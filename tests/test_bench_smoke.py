@@ -70,7 +70,7 @@ def test_cached_analysis_equals_to_record(bench_run, small_corpus):
     corpus.OUT = out
     try:
         pool = corpus.load_pool(small_corpus, workers=1)
-        assert corpus.verify(pool, 15, seed=3) == 15
+        assert corpus.verify(pool, 5, seed=3) == 5
     finally:
         corpus.OUT = saved
 
