@@ -118,6 +118,17 @@ class Settings(BaseSettings):
         return self.data / "ledger.sqlite"
 
 
+def cache_root() -> Path:
+    """Where what `make` fetches from registries is kept, outside the repository (the meaning
+    model, the tests' Elasticsearch node): CHAYUE_CACHE, else /var/cache/chayue for root (whose
+    home the service user cannot read), else ~/.cache/chayue."""
+    if os.environ.get("CHAYUE_CACHE"):
+        return Path(os.environ["CHAYUE_CACHE"])
+    if os.geteuid() == 0:
+        return Path("/var/cache/chayue")
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "chayue"
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()

@@ -25,7 +25,6 @@ import argparse
 import contextlib
 import hashlib
 import logging
-import os
 import shutil
 import sqlite3
 import subprocess
@@ -39,6 +38,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from settings import cache_root
 
 log = logging.getLogger(__name__)
 
@@ -58,18 +59,18 @@ BATCH = 32
 KEPT = 30_000  # passage vectors an api process keeps in memory (float32: ~60 MB)
 
 
-def cache_root() -> Path:
-    """Where fetched artifacts are kept: CHAYUE_CACHE, else /var/cache/chayue for root, else
-    ~/.cache/chayue (as the tests' Elasticsearch node)."""
-    if os.environ.get("CHAYUE_CACHE"):
-        return Path(os.environ["CHAYUE_CACHE"])
-    if os.geteuid() == 0:
-        return Path("/var/cache/chayue")
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "chayue"
-
-
 def model_dir(configured: Path | None = None) -> Path:
     return configured or cache_root() / "models" / MODEL
+
+
+def passage_cache() -> Path:
+    """The cache of passage vectors by text (`Vectors.put(cache=...)`), beside the model."""
+    return cache_root() / "models" / "passages-cache.sqlite"
+
+
+def text_key(text: str) -> bytes:
+    """A passage text's key in that cache: the model and the text."""
+    return hashlib.sha1(f"{MODEL}\x00{text}".encode()).digest()
 
 
 def fetch(target: Path | None = None) -> Path:
@@ -281,7 +282,7 @@ def _embed_cached(model: Model, texts: list[str], cache: Path) -> np.ndarray:
     db = sqlite3.connect(cache, timeout=60)
     try:
         db.execute("CREATE TABLE IF NOT EXISTS v (h BLOB PRIMARY KEY, vec BLOB NOT NULL)")
-        keys = [hashlib.sha1(f"{MODEL}\x00{t}".encode()).digest() for t in texts]
+        keys = [text_key(t) for t in texts]
         known: dict[bytes, bytes] = {}
         for k in range(0, len(keys), 500):
             part = keys[k:k + 500]

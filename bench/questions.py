@@ -125,7 +125,7 @@ def measure(out: Path, limit: int = 0, use_meaning: bool = True) -> dict[str, An
     if model is not None:
         started = time.perf_counter()
         vectors = embeddings.Vectors(data / "meaning.sqlite")
-        cache = embeddings.cache_root() / "models" / "passages-cache.sqlite"
+        cache = embeddings.passage_cache()
         seed(cache)
         passages = vectors.put(corpus.documents, model, cache=cache)
         vectors.close()
@@ -208,7 +208,6 @@ def seed(cache: Path) -> None:
 
 def write_seed(out: Path) -> None:
     """The relevance corpus's passage vectors from the cache (embedding those it lacks) into SEED."""
-    import hashlib
     import io
     import sqlite3
 
@@ -221,14 +220,14 @@ def write_seed(out: Path) -> None:
     model = meaning.load()
     if model is None:
         raise SystemExit("no meaning model: python -m analysis.meaning --fetch")
-    cache = meaning.cache_root() / "models" / "passages-cache.sqlite"
+    cache = meaning.passage_cache()
     store = meaning.Vectors(out / "seed-meaning.sqlite")
     docs = cases.corpus().documents
     store.put(docs, model, cache=cache)
     store.close()
     texts = sorted({meaning.passage_text(d.title, p.label, p.text) for d in docs
                     for p in cut([pg.text for pg in d.pages])})
-    keys = [hashlib.sha1(f"{MODEL}\x00{t}".encode()).digest() for t in texts]
+    keys = [meaning.text_key(t) for t in texts]
     db = sqlite3.connect(cache)
     found = {}
     for k in range(0, len(keys), 500):

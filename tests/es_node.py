@@ -42,6 +42,8 @@ from typing import Any
 from urllib.error import HTTPError, URLError
 from urllib.request import Request, urlopen
 
+from settings import cache_root
+
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACT = "org.elasticsearch.distribution.integ-test-zip:elasticsearch:{version}:zip"
 # Pinned: its `copy` goal fetches one artifact without a project (the version Maven picks by
@@ -64,16 +66,6 @@ def compose_version() -> str:
     if not m:
         raise NodeUnavailable("docker-compose.yml names no elasticsearch image version")
     return m.group(1)
-
-
-def cache_root() -> Path:
-    """Where the distribution is kept: CHAYUE_CACHE, else /var/cache/chayue for root (whose
-    home the service user cannot read), else ~/.cache/chayue."""
-    if os.environ.get("CHAYUE_CACHE"):
-        return Path(os.environ["CHAYUE_CACHE"])
-    if os.geteuid() == 0:
-        return Path("/var/cache/chayue")
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "chayue"
 
 
 def distribution(version: str) -> Path:
