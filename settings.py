@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     opening_interval: float = Field(60.0, ge=0, description="seconds between the serve process's opening runs "
                                                             "(opens approved items on their day, applies access "
                                                             "changes); 0: off, use `chayue opening run` from a timer")
+    usage_flush_seconds: float = Field(10.0, gt=0, description="seconds between writes of the online-use counts "
+                                                               "(views, downloads, exports, searches) from memory "
+                                                               "to the staff store")
     clock_file: Path | None = Field(None, description="tests only: a file holding today's date (YYYY-MM-DD), read "
                                                       "each time the opening rules ask what day it is")
 

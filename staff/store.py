@@ -1,6 +1,7 @@
 """The staff store: one SQLite file under the data directory (`staff.sqlite`) holding
-accounts, sessions, the audit trail, the items' opening state, decisions, withdrawals and
-the outbox of access changes the index has still to take. Each call opens its own short
+accounts, sessions, the audit trail, the items' opening state, decisions, withdrawals, the
+outbox of access changes the index has still to take, the counts of online use and the
+reading room's register. Each call opens its own short
 connection (WAL, a busy timeout), so the api's threads, its workers and the command line
 share the file safely; every change that must be whole is one transaction."""
 
@@ -65,6 +66,19 @@ CREATE TABLE IF NOT EXISTS outbox (
   seq INTEGER PRIMARY KEY, item_id TEXT NOT NULL, access TEXT NOT NULL, queued_at TEXT NOT NULL, applied_at TEXT
 );
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(seq) WHERE applied_at IS NULL;
+CREATE TABLE IF NOT EXISTS usage_docs (
+  day TEXT NOT NULL, doc_id TEXT NOT NULL, channel TEXT NOT NULL, kind TEXT NOT NULL, n INTEGER NOT NULL,
+  PRIMARY KEY (day, doc_id, channel, kind)
+);
+CREATE TABLE IF NOT EXISTS usage_doc_info (
+  doc_id TEXT PRIMARY KEY, title TEXT NOT NULL, collection TEXT NOT NULL, fonds TEXT NOT NULL, category TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS usage_searches (
+  day TEXT NOT NULL, channel TEXT NOT NULL, n INTEGER NOT NULL, empty INTEGER NOT NULL, PRIMARY KEY (day, channel)
+);
+CREATE TABLE IF NOT EXISTS usage_queries (
+  day TEXT NOT NULL, query TEXT NOT NULL, n INTEGER NOT NULL, empty INTEGER NOT NULL, PRIMARY KEY (day, query)
+);
 """
 
 

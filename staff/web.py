@@ -22,7 +22,7 @@ from engine import Engine
 from engine.model import Audience
 from engine.query import Node, SearchSpec, Terms
 from settings import Settings
-from staff import audit, opening, publish
+from staff import audit, opening, publish, usage
 from staff.accounts import Account, Accounts, SignInRefused
 from staff.store import Store
 
@@ -106,6 +106,17 @@ def caller(request: Request) -> Caller:
 def deciders(who: Caller = Depends(caller)) -> Caller:
     if who.account.role not in opening.DECIDERS:
         raise ApiError(403, "forbidden", "只有审核员和管理员可以进行此操作 / reviewers and administrators only")
+    return who
+
+
+STATISTICS_ROLES = ("admin", "reviewer")
+
+
+def statisticians(who: Caller = Depends(caller)) -> Caller:
+    """The figures name documents of every access level: 审核员 and 管理员 only (a 阅览室
+    clerk sees on the public side what the reading room sees, and no more here)."""
+    if who.account.role not in STATISTICS_ROLES:
+        raise ApiError(403, "forbidden", "只有审核员和管理员可以查看统计 / reviewers and administrators only")
     return who
 
 
@@ -388,6 +399,26 @@ def audit_csv(request: Request, who: Caller = Depends(admins)) -> Response:
                     headers={"Content-Disposition": "attachment; filename=audit.csv"})
 
 
+# -- online use ------------------------------------------------------------------------------------------
+def _span(since: date | None, until: date | None) -> tuple[str, str]:
+    until = until or datetime.now(UTC).date()
+    since = since or until.replace(day=1)
+    if since > until:
+        raise ApiError(422, "invalid_parameter", "起始日期晚于截止日期 / since is after until")
+    return since.isoformat(), until.isoformat()
+
+
+@staff_router.get("/usage", summary="Online use: per document, searches per day, frequent and fruitless "
+                                    "queries (审核员, 管理员)")
+def usage_report(request: Request, since: date | None = None, until: date | None = None,
+                 limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+                 who: Caller = Depends(statisticians)) -> dict[str, Any]:
+    counter = usage.of(request.app)
+    if counter is not None:
+        counter.flush()  # this process's last seconds too
+    return usage.report(_store(request), *_span(since, until), limit)
+
+
 # -- the public lists of opened batches ---------------------------------------------------------------
 LIST_FIELDS = ("id", "title", "archival_code", "date", "fonds", "category", "retention")
 
@@ -481,3 +512,7 @@ def mount(app: FastAPI, settings: Settings) -> None:
     scheduler = publish.Scheduler(settings, side)
     app.router.add_event_handler("startup", scheduler.start)
     app.router.add_event_handler("shutdown", scheduler.stop)
+    counter = usage.Usage(settings, side)
+    app.state.usage = counter
+    app.router.add_event_handler("startup", counter.start)
+    app.router.add_event_handler("shutdown", counter.stop)
