@@ -66,6 +66,18 @@ CREATE TABLE IF NOT EXISTS outbox (
   seq INTEGER PRIMARY KEY, item_id TEXT NOT NULL, access TEXT NOT NULL, queued_at TEXT NOT NULL, applied_at TEXT
 );
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(seq) WHERE applied_at IS NULL;
+CREATE TABLE IF NOT EXISTS register_visits (
+  id INTEGER PRIMARY KEY, day TEXT NOT NULL, purpose TEXT NOT NULL, name_enc BLOB, id_type TEXT, id_number_enc BLOB,
+  id_digest TEXT, outcome TEXT, created_at TEXT NOT NULL, created_by TEXT NOT NULL, erased_at TEXT
+);
+CREATE INDEX IF NOT EXISTS register_visits_day ON register_visits(day);
+CREATE INDEX IF NOT EXISTS register_visits_person ON register_visits(id_digest);
+CREATE TABLE IF NOT EXISTS register_items (
+  id INTEGER PRIMARY KEY, visit_id INTEGER NOT NULL REFERENCES register_visits(id), item_id TEXT NOT NULL,
+  archival_code TEXT, title TEXT NOT NULL, collection TEXT NOT NULL, fonds TEXT NOT NULL, category TEXT NOT NULL,
+  copies INTEGER NOT NULL DEFAULT 0, added_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS register_items_visit ON register_items(visit_id);
 CREATE TABLE IF NOT EXISTS usage_docs (
   day TEXT NOT NULL, doc_id TEXT NOT NULL, channel TEXT NOT NULL, kind TEXT NOT NULL, n INTEGER NOT NULL,
   PRIMARY KEY (day, doc_id, channel, kind)

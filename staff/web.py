@@ -22,7 +22,7 @@ from engine import Engine
 from engine.model import Audience
 from engine.query import Node, SearchSpec, Terms
 from settings import Settings
-from staff import audit, opening, publish, usage
+from staff import audit, opening, publish, register, usage
 from staff.accounts import Account, Accounts, SignInRefused
 from staff.store import Store
 
@@ -117,6 +117,13 @@ def statisticians(who: Caller = Depends(caller)) -> Caller:
     clerk sees on the public side what the reading room sees, and no more here)."""
     if who.account.role not in STATISTICS_ROLES:
         raise ApiError(403, "forbidden", "只有审核员和管理员可以查看统计 / reviewers and administrators only")
+    return who
+
+
+def clerks(who: Caller = Depends(caller)) -> Caller:
+    """The register's personal fields: 阅览室 and 管理员 only."""
+    if who.account.role not in register.READERS:
+        raise ApiError(403, "forbidden", "只有阅览室和管理员可以查看利用登记 / reading room and administrators only")
     return who
 
 
@@ -417,6 +424,103 @@ def usage_report(request: Request, since: date | None = None, until: date | None
     if counter is not None:
         counter.flush()  # this process's last seconds too
     return usage.report(_store(request), *_span(since, until), limit)
+
+
+# -- the reading-room register (利用登记) ---------------------------------------------------------------------
+class ItemRef(BaseModel):
+    ref: str = Field(min_length=1, max_length=256, description="an item's id or 档号")
+    copies: int = Field(0, ge=0, le=100_000, description="pages copied")
+
+
+class VisitIn(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    id_type: str = Field(max_length=40)
+    id_number: str = Field(min_length=1, max_length=64)
+    purpose: str = Field(max_length=40)
+    items: list[ItemRef] = Field(default_factory=list, max_length=500)
+    day: date | None = None
+    outcome: str | None = Field(None, max_length=4000)
+
+
+class ItemsIn(BaseModel):
+    items: list[ItemRef] = Field(min_length=1, max_length=500)
+
+
+class OutcomeIn(BaseModel):
+    outcome: str | None = Field(None, max_length=4000, description="利用效果")
+    copies: dict[int, Annotated[int, Field(ge=0, le=100_000)]] = Field(default_factory=dict,
+                                                                      description="pages copied by item row")
+
+
+class PersonIn(BaseModel):
+    id_type: str = Field(max_length=40)
+    id_number: str = Field(min_length=1, max_length=64)
+
+
+def _register_call(fn, *args):
+    try:
+        return fn(*args)
+    except register.KeyMissing as exc:
+        raise ApiError(503, "register_key_missing", str(exc)) from exc
+    except register.RegisterError as exc:
+        raise ApiError(422, "register_refused", str(exc)) from exc
+
+
+@staff_router.get("/register/options", summary="The register's purposes (利用目的) and identity document types")
+def register_options(request: Request, who: Caller = Depends(clerks)) -> dict[str, Any]:
+    return {"purposes": register.purposes(_settings(request)), "id_types": list(register.ID_TYPES),
+            "retention_days": _settings(request).register_retention_days}
+
+
+@staff_router.post("/register/visits", summary="Register a visit (阅览室, 管理员)")
+def register_visit(body: VisitIn, request: Request, who: Caller = Depends(clerks)) -> dict[str, Any]:
+    visit_id = _register_call(register.register_visit, _store(request), _settings(request), _engine_or_none(request),
+                              who.account.label, body.name, body.id_type, body.id_number, body.purpose,
+                              [register.ItemIn(i.ref, i.copies) for i in body.items], body.day, body.outcome)
+    return {"id": visit_id}
+
+
+@staff_router.get("/register/visits", summary="The visits between two days, with personal fields (audited)")
+def register_visits(request: Request, since: date | None = None, until: date | None = None,
+                    who: Caller = Depends(clerks)) -> dict[str, Any]:
+    span = _span(since, until)
+    return {"since": span[0], "until": span[1],
+            "visits": _register_call(register.visits, _store(request), _settings(request), who.account.label, *span)}
+
+
+@staff_router.get("/register/visits/{visit_id}", summary="One visit (audited)")
+def register_one(visit_id: int, request: Request, who: Caller = Depends(clerks)) -> dict[str, Any]:
+    try:
+        return _register_call(register.visit, _store(request), _settings(request), who.account.label, visit_id)
+    except ApiError as exc:
+        if exc.status == 422:
+            raise not_found("登记") from exc
+        raise
+
+
+@staff_router.post("/register/visits/{visit_id}/items", summary="Add consulted items to a visit (by id or 档号)")
+def register_items(visit_id: int, body: ItemsIn, request: Request, who: Caller = Depends(clerks)) -> dict[str, Any]:
+    n = _register_call(register.add_items, _store(request), _engine_or_none(request), who.account.label, visit_id,
+                       [register.ItemIn(i.ref, i.copies) for i in body.items])
+    return {"id": visit_id, "added": n}
+
+
+@staff_router.post("/register/visits/{visit_id}/outcome", summary="Record the outcome (利用效果) and pages copied")
+def register_outcome(visit_id: int, body: OutcomeIn, request: Request, who: Caller = Depends(clerks)) -> dict[str, Any]:
+    _register_call(register.set_outcome, _store(request), who.account.label, visit_id, body.outcome, body.copies)
+    return {"id": visit_id}
+
+
+@staff_router.post("/register/person", summary="Everything the register holds about one person (on their request; "
+                                                "POST so the number stays out of logs)")
+def register_person(body: PersonIn, request: Request, who: Caller = Depends(clerks)) -> dict[str, Any]:
+    return _register_call(register.person, _store(request), _settings(request), who.account.label,
+                          body.id_type, body.id_number)
+
+
+@staff_router.post("/register/purge", summary="Erase personal fields past the retention period now (管理员)")
+def register_purge(request: Request, who: Caller = Depends(admins)) -> dict[str, Any]:
+    return {"erased": register.purge(_store(request), _settings(request), who.account.label)}
 
 
 # -- the public lists of opened batches ---------------------------------------------------------------
