@@ -22,7 +22,7 @@ from engine import Engine
 from engine.model import Audience
 from engine.query import Node, SearchSpec, Terms
 from settings import Settings
-from staff import audit, opening, publish, register, usage
+from staff import audit, opening, publish, register, statistics, usage
 from staff.accounts import Account, Accounts, SignInRefused
 from staff.store import Store
 
@@ -424,6 +424,45 @@ def usage_report(request: Request, since: date | None = None, until: date | None
     if counter is not None:
         counter.flush()  # this process's last seconds too
     return usage.report(_store(request), *_span(since, until), limit)
+
+
+# -- the figures an archive reports (利用统计) ----------------------------------------------------------------
+def _figures(request: Request, year: int | None, since: date | None, until: date | None,
+             period: str) -> dict[str, Any]:
+    if year is not None:
+        span = statistics.year_span(year)
+    else:
+        span = _span(since or (until or opening.today(_settings(request))).replace(month=1, day=1), until)
+    counter = usage.of(request.app)
+    if counter is not None:
+        counter.flush()
+    return statistics.figures(_store(request), *span, period)
+
+
+Period = Annotated[str, Query(pattern="^(month|quarter|year)$", description="month, quarter or year")]
+Year = Annotated[int | None, Query(ge=1900, le=2999, description="a calendar year (instead of since/until)")]
+
+
+@staff_router.get("/statistics", summary="利用统计: 人次 and 卷(件)次 by period, purpose, collection, fonds, "
+                                         "category and channel; items opened per batch (审核员, 管理员)")
+def statistics_json(request: Request, year: Year = None, since: date | None = None, until: date | None = None,
+                    period: Period = "month", who: Caller = Depends(statisticians)) -> dict[str, Any]:
+    return _figures(request, year, since, until, period)
+
+
+@staff_router.get("/statistics.xlsx", response_class=Response,
+                  responses={200: {"content": {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}}},
+                  summary="利用统计 as an XLSX laid out like the yearly report (审核员, 管理员)")
+def statistics_xlsx(request: Request, year: Year = None, since: date | None = None, until: date | None = None,
+                    period: Period = "month", who: Caller = Depends(statisticians)) -> Response:
+    data = _figures(request, year, since, until, period)
+    title = f"{year}年度档案利用情况统计表" if year else f"档案利用情况统计表（{data['since']}至{data['until']}）"
+    audit.record(_store(request), who.account.label, "staff.export", "statistics.xlsx",
+                 {"since": data["since"], "until": data["until"]})
+    name = f"statistics-{year or data['since'] + '_' + data['until']}.xlsx"
+    return Response(statistics.xlsx(data, title),
+                    media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f"attachment; filename={name}"})
 
 
 # -- the reading-room register (利用登记) ---------------------------------------------------------------------

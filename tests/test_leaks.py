@@ -334,7 +334,7 @@ def test_hidden_documents_answer_exactly_like_missing_ones(api, audience):
 
 # The staff side's figures of use (staff/usage.py, the register's statistics): staff-only data.
 USE_PATHS = ["/staff/api/usage", "/staff/api/usage?since=1900-01-01", "/staff/api/register/visits",
-             "/staff/api/register/options"]
+             "/staff/api/register/options", "/staff/api/statistics", "/staff/api/statistics.xlsx?year=2019"]
 
 
 @pytest.mark.parametrize("audience", [Audience.public, Audience.reading_room])
