@@ -139,14 +139,17 @@ def _staff_audience():
 
 
 def _add_items(db, engine: Any, visit_id: int, items: list[ItemIn]) -> int:
+    # The visit's day and purpose are kept on each item too (they never change), so the
+    # statistics sum items in one table.
+    visit = _visit_row(db, visit_id)
     n = 0
     for item in items:
         if item.copies < 0:
             raise RegisterError("复制页数不能为负 / copies cannot be negative")
         found = _resolve(db, engine, item.ref.strip())
-        db.execute("INSERT INTO register_items (visit_id, item_id, archival_code, title, collection, fonds, category, "
-                   "copies, added_at) VALUES (?,?,?,?,?,?,?,?,?)",
-                   (visit_id, found["id"], found.get("archival_code"), found["title"], found.get("collection") or "",
+        db.execute("INSERT INTO register_items (visit_id, day, purpose, item_id, archival_code, title, collection, fonds, "
+                   "category, copies, added_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                   (visit_id, visit["day"], visit["purpose"], found["id"], found.get("archival_code"), found["title"], found.get("collection") or "",
                     found.get("fonds") or "", found.get("category") or "", item.copies, _now()))
         n += 1
     return n
@@ -178,7 +181,6 @@ def register_visit(store: Store, settings: Settings, engine: Any, actor: str, na
 
 def add_items(store: Store, engine: Any, actor: str, visit_id: int, items: list[ItemIn]) -> int:
     with store.connect() as db:
-        _visit_row(db, visit_id)
         n = _add_items(db, engine, visit_id, items)
         audit.append(db, store, actor, "register.items", str(visit_id), {"items": n})
     return n

@@ -73,17 +73,24 @@ CREATE TABLE IF NOT EXISTS register_visits (
 CREATE INDEX IF NOT EXISTS register_visits_day ON register_visits(day);
 CREATE INDEX IF NOT EXISTS register_visits_person ON register_visits(id_digest);
 CREATE TABLE IF NOT EXISTS register_items (
-  id INTEGER PRIMARY KEY, visit_id INTEGER NOT NULL REFERENCES register_visits(id), item_id TEXT NOT NULL,
+  id INTEGER PRIMARY KEY, visit_id INTEGER NOT NULL REFERENCES register_visits(id), day TEXT NOT NULL,
+  purpose TEXT NOT NULL, item_id TEXT NOT NULL,
   archival_code TEXT, title TEXT NOT NULL, collection TEXT NOT NULL, fonds TEXT NOT NULL, category TEXT NOT NULL,
   copies INTEGER NOT NULL DEFAULT 0, added_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS register_items_visit ON register_items(visit_id);
+CREATE INDEX IF NOT EXISTS register_items_figures ON register_items(day, purpose, collection, fonds, category,
+  visit_id, copies);
 CREATE TABLE IF NOT EXISTS usage_docs (
   day TEXT NOT NULL, doc_id TEXT NOT NULL, channel TEXT NOT NULL, kind TEXT NOT NULL, n INTEGER NOT NULL,
   PRIMARY KEY (day, doc_id, channel, kind)
 );
 CREATE TABLE IF NOT EXISTS usage_doc_info (
   doc_id TEXT PRIMARY KEY, title TEXT NOT NULL, collection TEXT NOT NULL, fonds TEXT NOT NULL, category TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS usage_months (
+  month TEXT NOT NULL, channel TEXT NOT NULL, kind TEXT NOT NULL, collection TEXT NOT NULL, fonds TEXT NOT NULL,
+  category TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (month, channel, kind, collection, fonds, category)
 );
 CREATE TABLE IF NOT EXISTS usage_searches (
   day TEXT NOT NULL, channel TEXT NOT NULL, n INTEGER NOT NULL, empty INTEGER NOT NULL, PRIMARY KEY (day, channel)

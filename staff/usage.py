@@ -44,12 +44,12 @@ class Usage:
         self._thread: threading.Thread | None = None
 
     # -- counting (called by the routes; never raises) -----------------------------------------
-    def document(self, audience: Audience, doc: dict[str, Any], kind: str) -> None:
+    def document(self, audience: Audience, doc: dict[str, Any], kind: str, day: str | None = None) -> None:
         try:
             channel = CHANNELS.get(audience)
             if channel is None or not doc.get("id"):
                 return
-            day = date.today().isoformat()
+            day = day or date.today().isoformat()
             doc_id = str(doc["id"])
             with self._lock:
                 self._docs[(day, doc_id, channel, kind)] += 1
@@ -93,6 +93,16 @@ class Usage:
                     "INSERT INTO usage_docs (day, doc_id, channel, kind, n) VALUES (?,?,?,?,?) "
                     "ON CONFLICT (day, doc_id, channel, kind) DO UPDATE SET n = n + excluded.n",
                     [(*k, n) for k, n in docs.items()])
+                # The same counts summed by month and what the statistics break them down by:
+                # the year's figures read these (a few thousand rows), not every document's day.
+                months: Counter[tuple[str, ...]] = Counter()
+                for (day, doc_id, channel, kind), n in docs.items():
+                    _title, collection, fonds, category = about.get(doc_id, ("", "", "", ""))
+                    months[(day[:7], channel, kind, collection, fonds, category)] += n
+                db.executemany(
+                    "INSERT INTO usage_months (month, channel, kind, collection, fonds, category, n) "
+                    "VALUES (?,?,?,?,?,?,?) ON CONFLICT (month, channel, kind, collection, fonds, category) "
+                    "DO UPDATE SET n = n + excluded.n", [(*k, n) for k, n in months.items()])
                 db.executemany(
                     "INSERT INTO usage_doc_info (doc_id, title, collection, fonds, category) VALUES (?,?,?,?,?) "
                     "ON CONFLICT (doc_id) DO UPDATE SET title = excluded.title, collection = excluded.collection, "

@@ -427,12 +427,14 @@ def usage_report(request: Request, since: date | None = None, until: date | None
 
 
 # -- the figures an archive reports (利用统计) ----------------------------------------------------------------
-def _figures(request: Request, year: int | None, since: date | None, until: date | None,
+def _figures(request: Request, year: int | None, since: str | None, until: str | None,
              period: str) -> dict[str, Any]:
-    if year is not None:
-        span = statistics.year_span(year)
-    else:
-        span = _span(since or (until or opening.today(_settings(request))).replace(month=1, day=1), until)
+    this_month = opening.today(_settings(request)).isoformat()[:7]
+    try:
+        span = statistics.year_span(year) if year is not None else \
+            statistics.month_span(since or (until or this_month)[:4] + "-01", until or this_month)
+    except ValueError as exc:
+        raise ApiError(422, "invalid_parameter", str(exc)) from exc
     counter = usage.of(request.app)
     if counter is not None:
         counter.flush()
@@ -441,11 +443,12 @@ def _figures(request: Request, year: int | None, since: date | None, until: date
 
 Period = Annotated[str, Query(pattern="^(month|quarter|year)$", description="month, quarter or year")]
 Year = Annotated[int | None, Query(ge=1900, le=2999, description="a calendar year (instead of since/until)")]
+Month = Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM (whole months)")]
 
 
 @staff_router.get("/statistics", summary="利用统计: 人次 and 卷(件)次 by period, purpose, collection, fonds, "
                                          "category and channel; items opened per batch (审核员, 管理员)")
-def statistics_json(request: Request, year: Year = None, since: date | None = None, until: date | None = None,
+def statistics_json(request: Request, year: Year = None, since: Month = None, until: Month = None,
                     period: Period = "month", who: Caller = Depends(statisticians)) -> dict[str, Any]:
     return _figures(request, year, since, until, period)
 
@@ -453,7 +456,7 @@ def statistics_json(request: Request, year: Year = None, since: date | None = No
 @staff_router.get("/statistics.xlsx", response_class=Response,
                   responses={200: {"content": {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}}},
                   summary="利用统计 as an XLSX laid out like the yearly report (审核员, 管理员)")
-def statistics_xlsx(request: Request, year: Year = None, since: date | None = None, until: date | None = None,
+def statistics_xlsx(request: Request, year: Year = None, since: Month = None, until: Month = None,
                     period: Period = "month", who: Caller = Depends(statisticians)) -> Response:
     data = _figures(request, year, since, until, period)
     title = f"{year}年度档案利用情况统计表" if year else f"档案利用情况统计表（{data['since']}至{data['until']}）"
