@@ -103,3 +103,25 @@ def test_counts_survive_a_restart(tmp_path, app):
         again.get("/api/documents/J012-0001")
         sign_in(again, "wang")
         assert {d["doc_id"]: d["views"] for d in _usage(again)["documents"]} == {"J012-0001": 2}
+
+
+def test_a_store_that_cannot_be_written_fails_no_request_and_loses_no_count(app, tmp_path):
+    from staff.store import Store
+
+    c, _ = app
+    side = c.app.state.staff
+    good = side.store
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    side.store = Store.__new__(Store)
+    side.store.path = broken  # a directory: sqlite cannot open it
+    try:
+        assert c.get("/api/documents/J012-0001").status_code == 200
+        assert c.get("/api/search", params={"q": "湿地"}).status_code == 200
+        c.app.state.usage.flush()  # fails, logged; the counts wait in memory
+    finally:
+        side.store = good
+    sign_in(c, "wang")
+    figures = _usage(c)
+    assert {d["doc_id"]: d["views"] for d in figures["documents"]} == {"J012-0001": 1}
+    assert figures["frequent"] == [{"query": "湿地", "n": 1, "empty": 0}]
