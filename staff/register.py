@@ -22,6 +22,7 @@ import hmac
 import json
 import secrets
 import sqlite3
+import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -278,3 +279,46 @@ def purge(store: Store, settings: Settings, actor: str = "scheduler", today: dat
 
 def to_json(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2)
+
+
+# -- a reading-room terminal bound to a visit ------------------------------------------------------
+TERMINAL_HOURS = 8
+
+
+def terminal_code(store: Store, actor: str, visit_id: int) -> dict[str, Any]:
+    """A code of eight digits the visitor types at a reading-room terminal (valid for
+    TERMINAL_HOURS): from then on what they open there is recorded under their visit."""
+    until = time.time() + TERMINAL_HOURS * 3600
+    with store.connect() as db:
+        _visit_row(db, visit_id)
+        db.execute("DELETE FROM register_terminal_codes WHERE until < ?", (time.time(),))
+        while True:
+            code = f"{secrets.randbelow(10**8):08d}"
+            if db.execute("SELECT 1 FROM register_terminal_codes WHERE code = ?", (code,)).fetchone() is None:
+                break
+        db.execute("INSERT INTO register_terminal_codes (code, visit_id, until) VALUES (?,?,?)", (code, visit_id, until))
+        audit.append(db, store, actor, "register.terminal_code", str(visit_id), {})
+    return {"code": code, "until": datetime.fromtimestamp(until, UTC).isoformat(timespec="seconds")}
+
+
+def bind_terminal(store: Store, code: str) -> int | None:
+    """The visit a terminal code names (None: no such code, or expired)."""
+    with store.connect() as db:
+        row = db.execute("SELECT visit_id FROM register_terminal_codes WHERE code = ? AND until >= ?",
+                         (code.strip(), time.time())).fetchone()
+        if row is not None:
+            audit.append(db, store, "阅览终端 terminal", "register.terminal_bound", str(row[0]), {})
+    return int(row[0]) if row else None
+
+
+def terminal_view(store: Store, visit_id: int, doc: dict[str, Any]) -> None:
+    """A document opened at a terminal bound to the visit: one consulted item (once)."""
+    with store.connect() as db:
+        visit = db.execute("SELECT day, purpose FROM register_visits WHERE id = ?", (visit_id,)).fetchone()
+        if visit is None or db.execute("SELECT 1 FROM register_items WHERE visit_id = ? AND item_id = ?",
+                                       (visit_id, doc["id"])).fetchone():
+            return
+        db.execute("INSERT INTO register_items (visit_id, day, purpose, item_id, archival_code, title, collection, fonds, "
+                   "category, copies, added_at) VALUES (?,?,?,?,?,?,?,?,?,0,?)",
+                   (visit_id, visit["day"], visit["purpose"], doc["id"], doc.get("archival_code"), doc.get("title") or "",
+                    doc.get("collection") or "", doc.get("fonds") or "", doc.get("category") or "", _now()))

@@ -81,6 +81,9 @@ CREATE TABLE IF NOT EXISTS register_items (
 CREATE INDEX IF NOT EXISTS register_items_visit ON register_items(visit_id);
 CREATE INDEX IF NOT EXISTS register_items_figures ON register_items(day, purpose, collection, fonds, category,
   visit_id, copies);
+CREATE TABLE IF NOT EXISTS register_terminal_codes (
+  code TEXT PRIMARY KEY, visit_id INTEGER NOT NULL REFERENCES register_visits(id), until REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS usage_docs (
   day TEXT NOT NULL, doc_id TEXT NOT NULL, channel TEXT NOT NULL, kind TEXT NOT NULL, n INTEGER NOT NULL,
   PRIMARY KEY (day, doc_id, channel, kind)

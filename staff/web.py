@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from pydantic import BaseModel, Field
 
 from api.deps import get_engine
@@ -62,6 +63,13 @@ class StaffSide:
     @cached_property
     def accounts(self) -> Accounts:
         return Accounts(self.store, self.settings)
+
+    @cached_property
+    def terminals(self) -> URLSafeTimedSerializer:
+        """Signs the visit a reading-room terminal is bound to (its cookie names no person)."""
+        from staff.accounts import _secret
+
+        return URLSafeTimedSerializer(_secret(self.store), salt="chayue.register.terminal")
 
 
 def _accounts(request: Request) -> Accounts:
@@ -560,6 +568,65 @@ def register_person(body: PersonIn, request: Request, who: Caller = Depends(cler
                           body.id_type, body.id_number)
 
 
+@staff_router.post("/register/visits/{visit_id}/terminal", summary="A code binding a reading-room terminal to "
+                                                                "the visit (the visitor types it there)")
+def register_terminal(visit_id: int, request: Request, who: Caller = Depends(clerks)) -> dict[str, Any]:
+    return _register_call(register.terminal_code, _store(request), who.account.label, visit_id)
+
+
+TERMINAL_COOKIE = "chayue_visit"
+
+
+class TerminalIn(BaseModel):
+    code: str = Field(min_length=1, max_length=16)
+
+
+def _reading_room_only(request: Request) -> None:
+    from api.access import audience_of
+
+    if audience_of(request, _settings(request)) != Audience.reading_room:
+        raise not_found("页面")  # elsewhere this does not exist
+
+
+@public_router.post("/reading-room/visit", summary="Bind this reading-room terminal to a registered visit by its "
+                                                    "code (reading-room terminals only)")
+def bind_terminal(body: TerminalIn, request: Request) -> JSONResponse:
+    _reading_room_only(request)
+    visit_id = register.bind_terminal(_store(request), body.code)
+    if visit_id is None:
+        raise ApiError(422, "terminal_code", "登记码不正确或已过期，请向阅览室工作人员询问 / unknown or expired code")
+    resp = JSONResponse({"ok": True})
+    resp.set_cookie(TERMINAL_COOKIE, request.app.state.staff.terminals.dumps(visit_id), httponly=True,
+                    samesite="strict", path="/", max_age=register.TERMINAL_HOURS * 3600,
+                    secure=request.url.scheme == "https")
+    return resp
+
+
+@public_router.delete("/reading-room/visit", summary="End this terminal's binding (reading-room terminals only)")
+def unbind_terminal(request: Request) -> JSONResponse:
+    _reading_room_only(request)
+    resp = JSONResponse({"ok": True})
+    resp.delete_cookie(TERMINAL_COOKIE, path="/")
+    return resp
+
+
+def terminal_view(request: Request, audience: Audience, doc: dict[str, Any]) -> None:
+    """Installed as the document route's hook: a document opened at a terminal bound to a
+    visit becomes one of its consulted items. Never fails the request."""
+    token = request.cookies.get(TERMINAL_COOKIE)
+    if audience != Audience.reading_room or not token:
+        return
+    try:
+        visit_id = request.app.state.staff.terminals.loads(token, max_age=register.TERMINAL_HOURS * 3600)
+        register.terminal_view(_store(request), int(visit_id), doc)
+    except BadSignature:
+        return
+    except Exception:
+        import logging
+
+        logging.getLogger("chayue.register").exception("recording a terminal view failed")
+
+
 @staff_router.post("/register/purge", summary="Erase personal fields past the retention period now (管理员)")
 def register_purge(request: Request, who: Caller = Depends(admins)) -> dict[str, Any]:
     return {"erased": register.purge(_store(request), _settings(request), who.account.label)}
@@ -653,6 +720,7 @@ def mount(app: FastAPI, settings: Settings) -> None:
     app.state.staff = side
     app.state.withheld = opening.Withheld(settings.staff_path)
     app.state.staff_audience = staff_audience
+    app.state.terminal_view = terminal_view
     app.include_router(staff_router)
     app.include_router(public_router)
     scheduler = publish.Scheduler(settings, side)

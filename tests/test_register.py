@@ -187,3 +187,30 @@ def test_the_command_line_makes_a_key_and_purges(tmp_path, key, capsys, monkeypa
     assert _counts(tmp_path)[0][0] == 1
     db = sqlite3.connect(tmp_path / "staff.sqlite")
     assert db.execute("SELECT erased_at IS NOT NULL, name_enc IS NULL FROM register_visits").fetchone() == (1, 1)
+
+
+def test_a_terminal_bound_to_a_visit_records_what_the_visitor_opens(tmp_path, key):
+    room = "room-key-terminal-7788"
+    with _app(tmp_path, key, reading_room_key=room) as c:
+        token = sign_in(c, "desk")
+        visit = _post(c, "/staff/api/register/visits", token, VISITOR).json()["id"]
+        code = _post(c, f"/staff/api/register/visits/{visit}/terminal", token, {}).json()["code"]
+        assert len(code) == 8 and code.isdigit()
+        terminal = TestClient(c.app, headers={"X-Chayue-Key": room})
+        public = TestClient(c.app)
+        assert public.post("/api/reading-room/visit", json={"code": code}).status_code == 404  # terminals only
+        assert terminal.post("/api/reading-room/visit", json={"code": "00000000"}).status_code == 422
+        assert terminal.get("/api/documents/J012-0001").status_code == 200  # before binding: not the visit's
+        assert terminal.post("/api/reading-room/visit", json={"code": code}).status_code == 200
+        for _ in range(2):
+            assert terminal.get("/api/documents/J012-0002").status_code == 200
+        # None of these is the visit's: a public browser with the cookie, a forged cookie, and
+        # the terminal after the visitor ended the binding.
+        public.cookies.set("chayue_visit", terminal.cookies.get("chayue_visit"))
+        assert public.get("/api/documents/J012-0001").status_code == 200
+        forged = TestClient(c.app, headers={"X-Chayue-Key": room}, cookies={"chayue_visit": f"{visit}.forged"})
+        assert forged.get("/api/documents/J012-0001").status_code == 200
+        terminal.delete("/api/reading-room/visit")
+        assert terminal.get("/api/documents/J012-0001").status_code == 200
+        shown = c.get(f"/staff/api/register/visits/{visit}").json()
+    assert [i["id"] for i in shown["items"]] == ["J012-0002"]  # once, however often opened

@@ -86,6 +86,8 @@ def document(
         matches = [SnippetOut(page=m.page, html=m.html) for m in all_matches(texts, terms.for_pages(texts))]
     if (counter := usage.of(request.app)) is not None:
         counter.document(audience, doc, "view")
+    if (terminal := getattr(request.app.state, "terminal_view", None)) is not None:
+        terminal(request, audience, doc)  # a reading-room terminal bound to a visit (staff/web.py)
     return DocumentOut(
         id=doc["id"], title=doc.get("title", ""), collection=doc.get("collection", ""),
         doc_number=doc.get("doc_number"), agency=doc.get("agency", []), recipients=doc.get("recipients", []),
