@@ -73,6 +73,8 @@ async function registerVisit(event) {
 async function showVisit(id) {
   visit = await call("GET", `/staff/api/register/visits/${id}`);
   $("#visit").hidden = false;
+  if (visit.id !== Number($("#visit").dataset.id)) $("#terminal-code-text").textContent = "";
+  $("#visit").dataset.id = String(visit.id);
   $("#visit-title").textContent = `第 ${visit.id} 号登记：${visit.name}（${visit.purpose}）`;
   $("#v-outcome").value = visit.outcome || "";
   $("#visit-items").replaceChildren(...visit.items.map((i) => el("tr", {},
@@ -100,6 +102,15 @@ async function searchItems(event) {
       el("span", {}, `${i.archival_code || i.id} ${i.title}`),
       el("button", { type: "button", class: "button button-secondary", onclick: () => addItem(i.id) }, "加入登记"))));
     if (!found.items.length) say("没有找到档案");
+  } catch (err) {
+    say(err.message);
+  }
+}
+
+async function terminalCode() {
+  try {
+    const made = await call("POST", `/staff/api/register/visits/${visit.id}/terminal`);
+    $("#terminal-code-text").textContent = `${made.code}（请读者在阅览终端输入，8 小时内有效）`;
   } catch (err) {
     say(err.message);
   }
@@ -187,6 +198,7 @@ async function start() {
   $("#item-search").addEventListener("submit", searchItems);
   $("#item-code-form").addEventListener("submit", (e) => { e.preventDefault(); addItem($("#item-code").value.trim()); });
   $("#outcome-form").addEventListener("submit", saveOutcome);
+  $("#terminal-code").addEventListener("click", terminalCode);
   $("#stat-form").addEventListener("submit", loadStatistics);
   let me;
   try {

@@ -6,6 +6,7 @@ served from our own files) and exports the yearly XLSX, which openpyxl reads bac
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 import sys
 from datetime import date
@@ -46,8 +47,10 @@ def use_server(tmp_path_factory):
     for user, name, role in (("desk", "孙阅览", "reading_room"), ("wang", "王审核", "reviewer")):
         run("staff", "add", user, "--name", name, "--role", role, "--password-stdin", "--data", str(data),
             input=PASSWORD + "\n")
+    # Loopback is the reading room's terminal network: the kiosk page is a reading-room terminal.
     srv = LiveServer(data, env={"CHAYUE_REGISTER_KEY": register.new_key(), "CHAYUE_OPENING_INTERVAL": "0",
-                                "CHAYUE_USAGE_FLUSH_SECONDS": "0.5"}, log_name="serve-use.log")
+                                "CHAYUE_USAGE_FLUSH_SECONDS": "0.5", "CHAYUE_READING_ROOM_NETWORKS": "127.0.0.1/32"},
+                     log_name="serve-use.log")
     srv.start()
     yield srv
     srv.stop()
@@ -122,4 +125,42 @@ def test_a_clerk_registers_a_visit_and_the_statistics_page_shows_it(chromium, us
     finally:
         wang_ctx.close()
     errors = [e for e in problems.errors if not ("/staff/api/me" in e and "status of 401" in e)]
+    assert not errors and not problems.dialogs, (errors, problems.dialogs)
+
+
+def test_a_visitor_at_a_terminal_records_what_they_open_under_their_visit(chromium, use_server, problems):
+    srv = use_server
+    desk_ctx, desk = _signed_in(chromium, srv, problems, "desk")
+    kiosk_ctx, kiosk = _open_page(chromium, srv.url, DESKTOP, problems)
+    try:
+        desk.fill("#v-name", "李建国")
+        desk.fill("#v-idnumber", "230803196001011234")
+        desk.select_option("#v-purpose", "编史修志")
+        desk.click("#visit-form button[type=submit]")
+        expect(desk.locator("#visit-title")).to_contain_text("李建国（编史修志）")
+        visit = re.search(r"第 (\d+) 号", desk.locator("#visit-title").text_content()).group(1)
+        desk.click("#terminal-code")
+        expect(desk.locator("#terminal-code-text")).to_contain_text("8 小时内有效")
+        code = desk.locator("#terminal-code-text").text_content()[:8]
+
+        kiosk.goto("/?kiosk=1")
+        kiosk.fill(".kiosk-visit-code", "12345678")
+        kiosk.click(".kiosk-visit button[type=submit]")
+        expect(kiosk.locator(".kiosk-visit-status")).to_have_text("登记码不正确，请向工作人员询问")
+        kiosk.fill(".kiosk-visit-code", code)
+        kiosk.click(".kiosk-visit button[type=submit]")
+        expect(kiosk.locator(".kiosk-visit-status")).to_have_text("已关联本次阅览登记")
+        kiosk.goto(f"/doc.html?id={KINGFISHER}&kiosk=1")
+        expect(kiosk.locator("h1")).to_contain_text("翠鸟栖息地调查记录")
+        kiosk.locator(".kiosk-end").click()  # the next visitor's reading is not this visit's
+        kiosk.wait_for_url(re.compile(r"/(\?.*)?$"))
+        kiosk.wait_for_timeout(500)
+        kiosk.goto(f"/doc.html?id={WETLAND[0]}")
+        expect(kiosk.locator("h1")).to_contain_text("三江湿地保护区巡护报告")
+        shown = desk.request.get(f"/staff/api/register/visits/{visit}").json()
+        assert [i["id"] for i in shown["items"]] == [KINGFISHER]
+    finally:
+        kiosk_ctx.close()
+        desk_ctx.close()
+    errors = [e for e in problems.errors if not ("status of 4" in e and ("/staff/api/me" in e or "reading-room" in e))]
     assert not errors and not problems.dialogs, (errors, problems.dialogs)
