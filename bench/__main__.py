@@ -26,7 +26,7 @@ from typing import Any
 from collections.abc import Callable
 
 from bench import attack, corpus, exports, queries, segmenters
-from bench import statistics as use_statistics
+from bench import usage_figures
 
 REPO = corpus.REPO
 FACETED = "2 facet filters + date range"
@@ -488,8 +488,8 @@ def main(argv: list[str] | None = None) -> int:
     memory_rows(table, engine_rows)
 
     if not args.large and not args.flood_only and not args.attack_only:
-        log("利用统计 over a generated year of use (bench/statistics.py)")
-        use_statistics.rows(table, args.use_visits, args.use_views)
+        log("利用统计 over a generated year of use (bench/usage_figures.py)")
+        usage_figures.rows(table, args.use_visits, args.use_views)
 
     if args.ocr_pages > 0 and not args.large and not args.flood_only and not args.attack_only:
         log("OCR (bench/bench_ocr.py)")

@@ -5,7 +5,7 @@ year's figures (JSON, every breakdown) and the yearly XLSX, timed. The baseline 
 online breakdowns alone summed from each document's daily counts (what the figures would
 read without the daily sums by dimension), in the same run.
 
-    .venv/bin/python -m bench.statistics [--visits 30000] [--views 1000000]
+    .venv/bin/python -m bench.usage_figures [--visits 30000] [--views 1000000]
 """
 
 from __future__ import annotations
