@@ -190,7 +190,7 @@ def best_passages(hits: list[Hit], parsed: syntax.ParsedQuery, terms: QueryTerms
 @router.get("/search", response_model=SearchOut, responses=ERROR_RESPONSES,
             summary="Full-text search with filters and facets", dependencies=[Depends(admit_search)])
 def search(
-    request: Request,
+    request: Request = None,  # type: ignore[assignment]  # FastAPI injects it; None when called directly (bench)
     q: Annotated[str, Query(max_length=MAX_QUERY_CHARS, description="words, \"phrase\", -exclude, A OR B, 标题: 文号: 机关: 年份:")] = "",
     collection: Str = None,
     agency: Str = None,
@@ -282,7 +282,7 @@ def search(
         next_cursor = encode_cursor(result.hits[-1].sort, fingerprint)
     nothing = result.total == 0 and not parsed.empty
     looser = _looser(engine, audience, parsed, filters) if nothing else None
-    if page == 1 and not after:  # one search, not each page of it (staff/usage.py)
+    if page == 1 and not after and request is not None:  # one search, not each page of it (staff/usage.py)
         usage.searched(request, audience, q, result.total)
     return SearchOut(
         total=result.total, hits=hits,
