@@ -19,6 +19,10 @@ TEST_PKGS := $(RUN_PKGS) fonts-arphic-uming fonts-arphic-ukai fonts-wqy-zenhei c
 MIRADOR_VERSION := 4.0.0
 MIRADOR := frontend/vendor/mirador/mirador.min.js
 NPM_CACHE ?= $(HOME)/.cache/chayue/npm
+# The charts of the staff statistics page (frontend/staff/use.html): Apache ECharts' own
+# bundle, fetched the same way.
+ECHARTS_VERSION := 6.1.0
+ECHARTS := frontend/vendor/echarts/echarts.min.js
 
 .PHONY: demo test bench bench-large lint serve index system-run system-test clean vendor model
 
@@ -68,7 +72,15 @@ $(VENV)/.stamp-bench: $(VENV)/.stamp-dev
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	touch $@
 
-vendor: $(MIRADOR)
+vendor: $(MIRADOR) $(ECHARTS)
+
+$(ECHARTS): Makefile
+	@command -v npm >/dev/null || ./deploy/ensure-debian-packages npm
+	mkdir -p $(NPM_CACHE) $(@D)
+	cd $(NPM_CACHE) && npm pack --silent --cache $(NPM_CACHE)/cache echarts@$(ECHARTS_VERSION) >/dev/null
+	tar -xzf $(NPM_CACHE)/echarts-$(ECHARTS_VERSION).tgz -C $(@D) --strip-components=2 package/dist/echarts.min.js
+	tar -xzf $(NPM_CACHE)/echarts-$(ECHARTS_VERSION).tgz -C $(@D) --strip-components=1 package/LICENSE
+	touch $@
 
 $(MIRADOR): Makefile
 	@# npm: the machine's own (e.g. with Node.js from elsewhere), else Debian's.

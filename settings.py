@@ -53,6 +53,18 @@ class Settings(BaseSettings):
     opening_interval: float = Field(60.0, ge=0, description="seconds between the serve process's opening runs "
                                                             "(opens approved items on their day, applies access "
                                                             "changes); 0: off, use `chayue opening run` from a timer")
+    usage_flush_seconds: float = Field(10.0, gt=0, description="seconds between writes of the online-use counts "
+                                                               "(views, downloads, exports, searches) from memory "
+                                                               "to the staff store")
+    register_key: str | None = Field(None, description="the reading-room register's key (base64 of 32 bytes, "
+                                                      "`chayue register key` makes one): encrypts visitors' names and "
+                                                      "identity numbers; keep it outside the data directory")
+    register_key_file: Path | None = Field(None, description="a file holding the register key instead (refused "
+                                                               "inside the data directory)")
+    register_retention_days: int = Field(1095, ge=1, description="days a visit's personal fields are kept; then "
+                                                                 "erased (the counts stay)")
+    register_purposes: str = Field("编史修志,工作查考,学术研究,经济建设,宣传教育,个人取证,民生,其他",
+                                   description="the purposes of use (利用目的) a visit is registered under, comma-separated")
     clock_file: Path | None = Field(None, description="tests only: a file holding today's date (YYYY-MM-DD), read "
                                                       "each time the opening rules ask what day it is")
 

@@ -26,6 +26,7 @@ from typing import Any
 from collections.abc import Callable
 
 from bench import attack, corpus, exports, queries, segmenters
+from bench import usage_figures
 
 REPO = corpus.REPO
 FACETED = "2 facet filters + date range"
@@ -428,6 +429,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ocr-pages", type=int, default=12, help="0 skips OCR")
     ap.add_argument("--pdf-pages", type=int, default=100)
     ap.add_argument("--segment-chars", type=int, default=400_000)
+    ap.add_argument("--use-visits", type=int, default=30_000, help="reading-room visits of the generated year (利用统计)")
+    ap.add_argument("--use-views", type=int, default=1_000_000, help="online views of the generated year (利用统计)")
     ap.add_argument("--results", type=Path, default=None, help="'-' for none (default bench/RESULTS.md, "
                     "bench/RESULTS-large.md with --large)")
     args = ap.parse_args(argv)
@@ -483,6 +486,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.large and not args.flood_only and not args.attack_only and ATTACK_SMALL not in sizes:
         small_collection(table, pool, args, log)
     memory_rows(table, engine_rows)
+
+    if not args.large and not args.flood_only and not args.attack_only:
+        log("利用统计 over a generated year of use (bench/usage_figures.py)")
+        usage_figures.rows(table, args.use_visits, args.use_views)
 
     if args.ocr_pages > 0 and not args.large and not args.flood_only and not args.attack_only:
         log("OCR (bench/bench_ocr.py)")

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from settings import Settings
-from staff import audit, opening, publish
+from staff import audit, opening, publish, register
 from staff.accounts import ROLES, Accounts
 from staff.store import Store
 
@@ -97,6 +97,17 @@ def cmd_opening(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_register(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if args.action == "key":
+        print(register.new_key())  # to keep outside the data directory (CHAYUE_REGISTER_KEY[_FILE])
+        return 0
+    erased = register.purge(Store(settings.staff_path), settings, CLI)
+    print(f"已删除 {erased} 次登记的个人信息（超过 {settings.register_retention_days} 天）/ "
+          f"personal fields of {erased} visits erased (older than {settings.register_retention_days} days)")
+    return 0
+
+
 def add_commands(sub: argparse._SubParsersAction, common: Callable[[argparse.ArgumentParser], None]) -> None:
     p = sub.add_parser("staff", help="staff accounts: add, disable, enable, reset, key, list")
     p.add_argument("action", choices=("add", "disable", "enable", "reset", "key", "list"))
@@ -118,3 +129,8 @@ def add_commands(sub: argparse._SubParsersAction, common: Callable[[argparse.Arg
     p.add_argument("action", choices=("run", "rules"))
     common(p)
     p.set_defaults(func=cmd_opening)
+
+    p = sub.add_parser("register", help="the reading-room register: make a key, or erase personal fields past retention")
+    p.add_argument("action", choices=("key", "purge"))
+    common(p)
+    p.set_defaults(func=cmd_register)

@@ -21,7 +21,7 @@ from engine import Engine, EngineUnavailable, open_engine
 from engine.model import Audience
 from engine.record import title_keys
 from settings import Settings
-from staff import opening
+from staff import opening, register
 from staff.store import Store
 
 log = logging.getLogger("chayue.staff")
@@ -125,6 +125,11 @@ class Scheduler:
                     log.info("opening run: %s", result)
             except Exception:  # the loop must outlive one bad run; the error is logged whole
                 log.exception("opening run failed")
+            try:  # the register's retention runs on the same turn (staff/register.py)
+                if erased := register.purge(self.side.store, self.settings):
+                    log.info("register: personal fields of %d visits past retention erased", erased)
+            except Exception:
+                log.exception("register purge failed")
             self._stop.wait(self.settings.opening_interval)
 
     def stop(self) -> None:

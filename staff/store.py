@@ -1,6 +1,7 @@
 """The staff store: one SQLite file under the data directory (`staff.sqlite`) holding
-accounts, sessions, the audit trail, the items' opening state, decisions, withdrawals and
-the outbox of access changes the index has still to take. Each call opens its own short
+accounts, sessions, the audit trail, the items' opening state, decisions, withdrawals, the
+outbox of access changes the index has still to take, the counts of online use and the
+reading room's register. Each call opens its own short
 connection (WAL, a busy timeout), so the api's threads, its workers and the command line
 share the file safely; every change that must be whole is one transaction."""
 
@@ -65,6 +66,41 @@ CREATE TABLE IF NOT EXISTS outbox (
   seq INTEGER PRIMARY KEY, item_id TEXT NOT NULL, access TEXT NOT NULL, queued_at TEXT NOT NULL, applied_at TEXT
 );
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(seq) WHERE applied_at IS NULL;
+CREATE TABLE IF NOT EXISTS register_visits (
+  id INTEGER PRIMARY KEY, day TEXT NOT NULL, purpose TEXT NOT NULL, name_enc BLOB, id_type TEXT, id_number_enc BLOB,
+  id_digest TEXT, outcome TEXT, created_at TEXT NOT NULL, created_by TEXT NOT NULL, erased_at TEXT
+);
+CREATE INDEX IF NOT EXISTS register_visits_day ON register_visits(day);
+CREATE INDEX IF NOT EXISTS register_visits_person ON register_visits(id_digest);
+CREATE TABLE IF NOT EXISTS register_items (
+  id INTEGER PRIMARY KEY, visit_id INTEGER NOT NULL REFERENCES register_visits(id), day TEXT NOT NULL,
+  purpose TEXT NOT NULL, item_id TEXT NOT NULL,
+  archival_code TEXT, title TEXT NOT NULL, collection TEXT NOT NULL, fonds TEXT NOT NULL, category TEXT NOT NULL,
+  copies INTEGER NOT NULL DEFAULT 0, added_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS register_items_visit ON register_items(visit_id);
+CREATE INDEX IF NOT EXISTS register_items_figures ON register_items(day, purpose, collection, fonds, category,
+  visit_id, copies);
+CREATE TABLE IF NOT EXISTS register_terminal_codes (
+  code TEXT PRIMARY KEY, visit_id INTEGER NOT NULL REFERENCES register_visits(id), until REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS usage_docs (
+  day TEXT NOT NULL, doc_id TEXT NOT NULL, channel TEXT NOT NULL, kind TEXT NOT NULL, n INTEGER NOT NULL,
+  PRIMARY KEY (day, doc_id, channel, kind)
+);
+CREATE TABLE IF NOT EXISTS usage_doc_info (
+  doc_id TEXT PRIMARY KEY, title TEXT NOT NULL, collection TEXT NOT NULL, fonds TEXT NOT NULL, category TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS usage_months (
+  month TEXT NOT NULL, channel TEXT NOT NULL, kind TEXT NOT NULL, collection TEXT NOT NULL, fonds TEXT NOT NULL,
+  category TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (month, channel, kind, collection, fonds, category)
+);
+CREATE TABLE IF NOT EXISTS usage_searches (
+  day TEXT NOT NULL, channel TEXT NOT NULL, n INTEGER NOT NULL, empty INTEGER NOT NULL, PRIMARY KEY (day, channel)
+);
+CREATE TABLE IF NOT EXISTS usage_queries (
+  day TEXT NOT NULL, query TEXT NOT NULL, n INTEGER NOT NULL, empty INTEGER NOT NULL, PRIMARY KEY (day, query)
+);
 """
 
 

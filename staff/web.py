@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from pydantic import BaseModel, Field
 
 from api.deps import get_engine
@@ -22,7 +23,7 @@ from engine import Engine
 from engine.model import Audience
 from engine.query import Node, SearchSpec, Terms
 from settings import Settings
-from staff import audit, opening, publish
+from staff import audit, opening, publish, register, statistics, usage
 from staff.accounts import Account, Accounts, SignInRefused
 from staff.store import Store
 
@@ -62,6 +63,13 @@ class StaffSide:
     @cached_property
     def accounts(self) -> Accounts:
         return Accounts(self.store, self.settings)
+
+    @cached_property
+    def terminals(self) -> URLSafeTimedSerializer:
+        """Signs the visit a reading-room terminal is bound to (its cookie names no person)."""
+        from staff.accounts import _secret
+
+        return URLSafeTimedSerializer(_secret(self.store), salt="chayue.register.terminal")
 
 
 def _accounts(request: Request) -> Accounts:
@@ -106,6 +114,24 @@ def caller(request: Request) -> Caller:
 def deciders(who: Caller = Depends(caller)) -> Caller:
     if who.account.role not in opening.DECIDERS:
         raise ApiError(403, "forbidden", "只有审核员和管理员可以进行此操作 / reviewers and administrators only")
+    return who
+
+
+STATISTICS_ROLES = ("admin", "reviewer")
+
+
+def statisticians(who: Caller = Depends(caller)) -> Caller:
+    """The figures name documents of every access level: 审核员 and 管理员 only (a 阅览室
+    clerk sees on the public side what the reading room sees, and no more here)."""
+    if who.account.role not in STATISTICS_ROLES:
+        raise ApiError(403, "forbidden", "只有审核员和管理员可以查看统计 / reviewers and administrators only")
+    return who
+
+
+def clerks(who: Caller = Depends(caller)) -> Caller:
+    """The register's personal fields: 阅览室 and 管理员 only."""
+    if who.account.role not in register.READERS:
+        raise ApiError(403, "forbidden", "只有阅览室和管理员可以查看利用登记 / reading room and administrators only")
     return who
 
 
@@ -388,6 +414,224 @@ def audit_csv(request: Request, who: Caller = Depends(admins)) -> Response:
                     headers={"Content-Disposition": "attachment; filename=audit.csv"})
 
 
+# -- online use ------------------------------------------------------------------------------------------
+def _span(since: date | None, until: date | None) -> tuple[str, str]:
+    until = until or datetime.now(UTC).date()
+    since = since or until.replace(day=1)
+    if since > until:
+        raise ApiError(422, "invalid_parameter", "起始日期晚于截止日期 / since is after until")
+    return since.isoformat(), until.isoformat()
+
+
+@staff_router.get("/usage", summary="Online use: per document, searches per day, frequent and fruitless "
+                                    "queries (审核员, 管理员)")
+def usage_report(request: Request, since: date | None = None, until: date | None = None,
+                 limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+                 who: Caller = Depends(statisticians)) -> dict[str, Any]:
+    counter = usage.of(request.app)
+    if counter is not None:
+        counter.flush()  # this process's last seconds too
+    return usage.report(_store(request), *_span(since, until), limit)
+
+
+# -- the figures an archive reports (利用统计) ----------------------------------------------------------------
+def _figures(request: Request, year: int | None, since: str | None, until: str | None,
+             period: str) -> dict[str, Any]:
+    this_month = opening.today(_settings(request)).isoformat()[:7]
+    try:
+        span = statistics.year_span(year) if year is not None else \
+            statistics.month_span(since or (until or this_month)[:4] + "-01", until or this_month)
+    except ValueError as exc:
+        raise ApiError(422, "invalid_parameter", str(exc)) from exc
+    counter = usage.of(request.app)
+    if counter is not None:
+        counter.flush()
+    return statistics.figures(_store(request), *span, period)
+
+
+Period = Annotated[str, Query(pattern="^(month|quarter|year)$", description="month, quarter or year")]
+Year = Annotated[int | None, Query(ge=1900, le=2999, description="a calendar year (instead of since/until)")]
+Month = Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM (whole months)")]
+
+
+@staff_router.get("/statistics", summary="利用统计: 人次 and 卷(件)次 by period, purpose, collection, fonds, "
+                                         "category and channel; items opened per batch (审核员, 管理员)")
+def statistics_json(request: Request, year: Year = None, since: Month = None, until: Month = None,
+                    period: Period = "month", who: Caller = Depends(statisticians)) -> dict[str, Any]:
+    return _figures(request, year, since, until, period)
+
+
+@staff_router.get("/statistics.xlsx", response_class=Response,
+                  responses={200: {"content": {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}}},
+                  summary="利用统计 as an XLSX laid out like the yearly report (审核员, 管理员)")
+def statistics_xlsx(request: Request, year: Year = None, since: Month = None, until: Month = None,
+                    period: Period = "month", who: Caller = Depends(statisticians)) -> Response:
+    data = _figures(request, year, since, until, period)
+    title = f"{year}年度档案利用情况统计表" if year else f"档案利用情况统计表（{data['since']}至{data['until']}）"
+    audit.record(_store(request), who.account.label, "staff.export", "statistics.xlsx",
+                 {"since": data["since"], "until": data["until"]})
+    name = f"statistics-{year or data['since'] + '_' + data['until']}.xlsx"
+    return Response(statistics.xlsx(data, title),
+                    media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f"attachment; filename={name}"})
+
+
+# -- the reading-room register (利用登记) ---------------------------------------------------------------------
+class ItemRef(BaseModel):
+    ref: str = Field(min_length=1, max_length=256, description="an item's id or 档号")
+    copies: int = Field(0, ge=0, le=100_000, description="pages copied")
+
+
+class VisitIn(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    id_type: str = Field(max_length=40)
+    id_number: str = Field(min_length=1, max_length=64)
+    purpose: str = Field(max_length=40)
+    items: list[ItemRef] = Field(default_factory=list, max_length=500)
+    day: date | None = None
+    outcome: str | None = Field(None, max_length=4000)
+
+
+class ItemsIn(BaseModel):
+    items: list[ItemRef] = Field(min_length=1, max_length=500)
+
+
+class OutcomeIn(BaseModel):
+    outcome: str | None = Field(None, max_length=4000, description="利用效果")
+    copies: dict[int, Annotated[int, Field(ge=0, le=100_000)]] = Field(default_factory=dict,
+                                                                      description="pages copied by item row")
+
+
+class PersonIn(BaseModel):
+    id_type: str = Field(max_length=40)
+    id_number: str = Field(min_length=1, max_length=64)
+
+
+def _register_call(fn, *args):
+    try:
+        return fn(*args)
+    except register.KeyMissing as exc:
+        raise ApiError(503, "register_key_missing", str(exc)) from exc
+    except register.RegisterError as exc:
+        raise ApiError(422, "register_refused", str(exc)) from exc
+
+
+@staff_router.get("/register/options", summary="The register's purposes (利用目的) and identity document types")
+def register_options(request: Request, who: Caller = Depends(clerks)) -> dict[str, Any]:
+    return {"purposes": register.purposes(_settings(request)), "id_types": list(register.ID_TYPES),
+            "retention_days": _settings(request).register_retention_days}
+
+
+@staff_router.post("/register/visits", summary="Register a visit (阅览室, 管理员)")
+def register_visit(body: VisitIn, request: Request, who: Caller = Depends(clerks)) -> dict[str, Any]:
+    visit_id = _register_call(register.register_visit, _store(request), _settings(request), _engine_or_none(request),
+                              who.account.label, body.name, body.id_type, body.id_number, body.purpose,
+                              [register.ItemIn(i.ref, i.copies) for i in body.items], body.day, body.outcome)
+    return {"id": visit_id}
+
+
+@staff_router.get("/register/visits", summary="The visits between two days, with personal fields (audited)")
+def register_visits(request: Request, since: date | None = None, until: date | None = None,
+                    who: Caller = Depends(clerks)) -> dict[str, Any]:
+    span = _span(since, until)
+    return {"since": span[0], "until": span[1],
+            "visits": _register_call(register.visits, _store(request), _settings(request), who.account.label, *span)}
+
+
+@staff_router.get("/register/visits/{visit_id}", summary="One visit (audited)")
+def register_one(visit_id: int, request: Request, who: Caller = Depends(clerks)) -> dict[str, Any]:
+    try:
+        return _register_call(register.visit, _store(request), _settings(request), who.account.label, visit_id)
+    except ApiError as exc:
+        if exc.status == 422:
+            raise not_found("登记") from exc
+        raise
+
+
+@staff_router.post("/register/visits/{visit_id}/items", summary="Add consulted items to a visit (by id or 档号)")
+def register_items(visit_id: int, body: ItemsIn, request: Request, who: Caller = Depends(clerks)) -> dict[str, Any]:
+    n = _register_call(register.add_items, _store(request), _engine_or_none(request), who.account.label, visit_id,
+                       [register.ItemIn(i.ref, i.copies) for i in body.items])
+    return {"id": visit_id, "added": n}
+
+
+@staff_router.post("/register/visits/{visit_id}/outcome", summary="Record the outcome (利用效果) and pages copied")
+def register_outcome(visit_id: int, body: OutcomeIn, request: Request, who: Caller = Depends(clerks)) -> dict[str, Any]:
+    _register_call(register.set_outcome, _store(request), who.account.label, visit_id, body.outcome, body.copies)
+    return {"id": visit_id}
+
+
+@staff_router.post("/register/person", summary="Everything the register holds about one person (on their request; "
+                                                "POST so the number stays out of logs)")
+def register_person(body: PersonIn, request: Request, who: Caller = Depends(clerks)) -> dict[str, Any]:
+    return _register_call(register.person, _store(request), _settings(request), who.account.label,
+                          body.id_type, body.id_number)
+
+
+@staff_router.post("/register/visits/{visit_id}/terminal", summary="A code binding a reading-room terminal to "
+                                                                "the visit (the visitor types it there)")
+def register_terminal(visit_id: int, request: Request, who: Caller = Depends(clerks)) -> dict[str, Any]:
+    return _register_call(register.terminal_code, _store(request), who.account.label, visit_id)
+
+
+TERMINAL_COOKIE = "chayue_visit"
+
+
+class TerminalIn(BaseModel):
+    code: str = Field(min_length=1, max_length=16)
+
+
+def _reading_room_only(request: Request) -> None:
+    from api.access import audience_of
+
+    if audience_of(request, _settings(request)) != Audience.reading_room:
+        raise not_found("页面")  # elsewhere this does not exist
+
+
+@public_router.post("/reading-room/visit", summary="Bind this reading-room terminal to a registered visit by its "
+                                                    "code (reading-room terminals only)")
+def bind_terminal(body: TerminalIn, request: Request) -> JSONResponse:
+    _reading_room_only(request)
+    visit_id = register.bind_terminal(_store(request), body.code)
+    if visit_id is None:
+        raise ApiError(422, "terminal_code", "登记码不正确或已过期，请向阅览室工作人员询问 / unknown or expired code")
+    resp = JSONResponse({"ok": True})
+    resp.set_cookie(TERMINAL_COOKIE, request.app.state.staff.terminals.dumps(visit_id), httponly=True,
+                    samesite="strict", path="/", max_age=register.TERMINAL_HOURS * 3600,
+                    secure=request.url.scheme == "https")
+    return resp
+
+
+@public_router.delete("/reading-room/visit", summary="End this terminal's binding (reading-room terminals only)")
+def unbind_terminal(request: Request) -> JSONResponse:
+    _reading_room_only(request)
+    resp = JSONResponse({"ok": True})
+    resp.delete_cookie(TERMINAL_COOKIE, path="/")
+    return resp
+
+
+def terminal_view(request: Request, audience: Audience, doc: dict[str, Any]) -> None:
+    """Installed as the document route's hook: a document opened at a terminal bound to a
+    visit becomes one of its consulted items. Never fails the request."""
+    token = request.cookies.get(TERMINAL_COOKIE)
+    if audience != Audience.reading_room or not token:
+        return
+    try:
+        visit_id = request.app.state.staff.terminals.loads(token, max_age=register.TERMINAL_HOURS * 3600)
+        register.terminal_view(_store(request), int(visit_id), doc)
+    except BadSignature:
+        return
+    except Exception:
+        import logging
+
+        logging.getLogger("chayue.register").exception("recording a terminal view failed")
+
+
+@staff_router.post("/register/purge", summary="Erase personal fields past the retention period now (管理员)")
+def register_purge(request: Request, who: Caller = Depends(admins)) -> dict[str, Any]:
+    return {"erased": register.purge(_store(request), _settings(request), who.account.label)}
+
+
 # -- the public lists of opened batches ---------------------------------------------------------------
 LIST_FIELDS = ("id", "title", "archival_code", "date", "fonds", "category", "retention")
 
@@ -476,8 +720,13 @@ def mount(app: FastAPI, settings: Settings) -> None:
     app.state.staff = side
     app.state.withheld = opening.Withheld(settings.staff_path)
     app.state.staff_audience = staff_audience
+    app.state.terminal_view = terminal_view
     app.include_router(staff_router)
     app.include_router(public_router)
     scheduler = publish.Scheduler(settings, side)
     app.router.add_event_handler("startup", scheduler.start)
     app.router.add_event_handler("shutdown", scheduler.stop)
+    counter = usage.Usage(settings, side)
+    app.state.usage = counter
+    app.router.add_event_handler("startup", counter.start)
+    app.router.add_event_handler("shutdown", counter.stop)

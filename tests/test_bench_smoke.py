@@ -38,7 +38,7 @@ def bench_run(small_corpus, tmp_path_factory):
         [sys.executable, "-m", "bench", "--sizes", str(DOCS), "--corpus", str(small_corpus), "--out", str(out),
          "--analysis-docs", "8", "--questions", "10", "--attack-seconds", "1", "--budget", "0.1", "--requests", "3", "--http-seconds", "1",
          "--ocr-pages", "0", "--segment-chars", "5000", "--flood-seconds", "1", "--results", "-",
-         "--no-es-node"],
+         "--no-es-node", "--use-visits", "200", "--use-views", "5000"],
         cwd=REPO, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     yield proc.stdout, out
@@ -55,7 +55,7 @@ def test_bench_prints_one_table_with_every_row(bench_run):
                    "frequent word", "rare word", "two words", "phrase", "文号 lookup",
                    "2 facet filters + date range", "deep page", "question", "questions (", "HTTP 1 client", "HTTP 8 clients",
                    "RSS after the load", "50-client flood", "under the flood", "Elasticsearch backend",
-                   "-hit search as csv", "-hit search as xlsx"):
+                   "-hit search as csv", "-hit search as xlsx", "利用统计 of a generated year"):
         assert needle in body, needle
     assert "| search, HTTP 1 client |" in body and "errors" not in body
     assert "totals differ" not in text

@@ -332,6 +332,31 @@ def test_hidden_documents_answer_exactly_like_missing_ones(api, audience):
     assert get(api, Audience.staff, f"/api/documents/{SECRET['id']}/file").status_code == 200
 
 
+# The staff side's figures of use (staff/usage.py, the register's statistics): staff-only data.
+USE_PATHS = ["/staff/api/usage", "/staff/api/usage?since=1900-01-01", "/staff/api/register/visits",
+             "/staff/api/register/options", "/staff/api/statistics", "/staff/api/statistics.xlsx?year=2019"]
+
+
+@pytest.mark.parametrize("audience", [Audience.public, Audience.reading_room])
+def test_use_of_hidden_documents_is_neither_counted_for_nor_shown_to_the_caller(api, audience):
+    """Reading a hidden document counts nothing (it answered as missing), and the figures of
+    use, which name documents of every level, answer no public or reading-room caller."""
+    hidden = [SECRET["id"]] + ([ROOM_ONLY["id"]] if audience == Audience.public else [])
+    for template in HIDDEN_PATHS:
+        for doc_id in hidden:
+            assert get(api, audience, template.format(id=doc_id)).status_code == 404
+    assert get(api, audience, "/api/documents/open-01").status_code == 200  # positive control
+    api.app.state.usage.flush()
+    with api.app.state.staff.store.connect() as db:
+        counted = {r[0] for r in db.execute("SELECT doc_id FROM usage_docs WHERE channel = ?",
+                                            ("online" if audience == Audience.public else "reading_room",))}
+    assert "open-01" in counted and not counted & set(hidden)
+    for path in USE_PATHS:
+        resp = get(api, audience, path)
+        assert resp.status_code in (401, 404), (path, resp.status_code)
+        assert_clean(audience, resp)
+
+
 @pytest.mark.parametrize("audience", [Audience.public, Audience.reading_room])
 def test_stats_and_health_count_only_visible_documents(api, audience):
     visible = 12 + (1 if audience == Audience.reading_room else 0)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any, BinaryIO
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Path as PathParam, Query
+from fastapi import APIRouter, Depends, Path as PathParam, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
 from api.admission import admit_expensive
@@ -32,6 +32,7 @@ from engine import Engine, syntax
 from engine.model import LOW_CONFIDENCE, Audience
 from indexer import limits, source
 from settings import Settings
+from staff import usage
 
 log = logging.getLogger("chayue.api")
 router = APIRouter(prefix="/api/documents", tags=["documents"])
@@ -56,6 +57,7 @@ def _has_page_images(doc: dict[str, Any]) -> bool:
 @router.get("/{doc_id}", response_model=DocumentOut, responses=ERROR_RESPONSES, summary="One document with its pages")
 def document(
     doc_id: DocId,
+    request: Request,
     q: Annotated[str, Query(max_length=200, description="mark and list the matches of this query")] = "",
     engine: Engine = Depends(get_engine),
     audience: Audience = Depends(get_audience),
@@ -82,6 +84,10 @@ def document(
     if q.strip():
         terms = query_terms(syntax.parse(q))
         matches = [SnippetOut(page=m.page, html=m.html) for m in all_matches(texts, terms.for_pages(texts))]
+    if (counter := usage.of(request.app)) is not None:
+        counter.document(audience, doc, "view")
+    if (terminal := getattr(request.app.state, "terminal_view", None)) is not None:
+        terminal(request, audience, doc)  # a reading-room terminal bound to a visit (staff/web.py)
     return DocumentOut(
         id=doc["id"], title=doc.get("title", ""), collection=doc.get("collection", ""),
         doc_number=doc.get("doc_number"), agency=doc.get("agency", []), recipients=doc.get("recipients", []),
@@ -128,6 +134,7 @@ def _chunks(f: BinaryIO) -> Iterator[bytes]:
             response_class=StreamingResponse, summary="The original file")
 def original(
     doc_id: DocId,
+    request: Request,
     engine: Engine = Depends(get_engine),
     audience: Audience = Depends(get_audience),
     settings: Settings = Depends(get_settings),
@@ -143,6 +150,8 @@ def original(
     quoted = quote(name)
     disposition = f"attachment; filename*=utf-8''{quoted}" if quoted != name else f'attachment; filename="{name}"'
     headers = {"Content-Length": str(os.fstat(f.fileno()).st_size), "Content-Disposition": disposition}
+    if (counter := usage.of(request.app)) is not None:
+        counter.document(audience, doc, "download")
     return StreamingResponse(_chunks(f), media_type=media, headers=headers)
 
 

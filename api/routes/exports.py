@@ -37,6 +37,7 @@ from engine.model import Audience
 from engine.query import Node, SearchSpec, Terms
 from engine.validity import grouped
 from settings import Settings
+from staff import usage
 
 router = APIRouter(prefix="/api/export", tags=["exports"])
 
@@ -168,6 +169,15 @@ def folder_entries(engine: Engine, audience: Audience, folder: FolderIn, request
         for item in batch:
             if item.id in found:
                 yield Entry(found[item.id], doc_url(request, {"id": item.id, **found[item.id]}), item.note, item.passages)
+
+
+def _counted(request: Request, audience: Audience, entries: Iterable[Entry]) -> Iterator[Entry]:
+    """The entries, each counted as an export of its document (staff/usage.py) as it is written."""
+    counter = usage.of(request.app)
+    for e in entries:
+        if counter is not None:
+            counter.document(audience, e.doc, "export")
+        yield e
 
 
 # -- the formats ---------------------------------------------------------------------
@@ -514,7 +524,7 @@ def export_search(
     if total == 0:
         raise bad_request("没有可导出的检索结果 / nothing to export: the search has no results")
     context = f"检索“{search.q}”的结果，共 {total} 件" if search.q else f"浏览结果，共 {total} 件"
-    entries = search_entries(engine, audience, search, request, total)
+    entries = _counted(request, audience, search_entries(engine, audience, search, request, total))
     return _respond(fmt, _body(fmt, entries, False, "检索结果", "", context), "查阅检索结果", total)
 
 
@@ -536,7 +546,7 @@ def export_folder(
         raise ApiError(422, "export_too_large",
                        f"专题共有 {passages} 条摘录，超过导出上限 {MAX_PASSAGES} 条，请分成几个专题导出 / "
                        f"{passages} passages exceed the export limit of {MAX_PASSAGES}; split the folder")
-    entries = list(folder_entries(engine, audience, folder, request))
+    entries = list(_counted(request, audience, folder_entries(engine, audience, folder, request)))
     if not entries:
         raise bad_request("专题中没有可导出的文件 / none of the folder's documents can be found")
     missing = len({i.id for i in folder.items}) - len(entries)

@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import StringConstraints
 
 from analysis.abbreviations import names_for
@@ -31,6 +31,7 @@ from engine.query import Bool, ConstScore, MatchAll, Node, Range, SearchSpec, Te
 from engine import syntax
 from engine.validity import LATEST_VERSIONS, RELATION_FACET, grouped, other_versions, valid_on
 from settings import Settings
+from staff import usage
 
 router = APIRouter(prefix="/api", tags=["search"])
 
@@ -189,6 +190,7 @@ def best_passages(hits: list[Hit], parsed: syntax.ParsedQuery, terms: QueryTerms
 @router.get("/search", response_model=SearchOut, responses=ERROR_RESPONSES,
             summary="Full-text search with filters and facets", dependencies=[Depends(admit_search)])
 def search(
+    request: Request = None,  # type: ignore[assignment]  # FastAPI injects it; None when called directly (bench)
     q: Annotated[str, Query(max_length=MAX_QUERY_CHARS, description="words, \"phrase\", -exclude, A OR B, 标题: 文号: 机关: 年份:")] = "",
     collection: Str = None,
     agency: Str = None,
@@ -280,6 +282,8 @@ def search(
         next_cursor = encode_cursor(result.hits[-1].sort, fingerprint)
     nothing = result.total == 0 and not parsed.empty
     looser = _looser(engine, audience, parsed, filters) if nothing else None
+    if page == 1 and not after and request is not None:  # one search, not each page of it (staff/usage.py)
+        usage.searched(request, audience, q, result.total)
     return SearchOut(
         total=result.total, hits=hits,
         # Plain dicts: pydantic-core builds the ~70 FacetValueOut in one call, twice as fast.

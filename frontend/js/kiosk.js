@@ -64,7 +64,22 @@ function keepHistoryFlat(event) {
 function addEndButton() {
   const slot = document.getElementById("kiosk-slot");
   if (!slot) return;
+  // The visitor's register code (利用登记): what they open here is then recorded under
+  // their visit. The server answers only reading-room terminals; the cookie it sets holds
+  // the signed visit number and nothing personal.
+  const code = h("input", { class: "kiosk-visit-code", inputmode: "numeric", maxlength: "8", autocomplete: "off",
+                            "aria-label": "阅览登记码（向工作人员索取）", placeholder: "阅览登记码" });
+  const status = h("span", { class: "kiosk-visit-status", role: "status" });
+  const bind = async (event) => {
+    event.preventDefault();
+    const resp = await fetch("/api/reading-room/visit", { method: "POST", headers: { "Content-Type": "application/json" },
+                                                         body: JSON.stringify({ code: code.value.trim() }) }).catch(() => null);
+    status.textContent = resp && resp.ok ? "已关联本次阅览登记" : "登记码不正确，请向工作人员询问";
+    code.value = "";
+  };
   slot.append(
+    h("form", { class: "kiosk-visit", onsubmit: bind }, code,
+      h("button", { type: "submit", class: "button button-secondary" }, "关联登记"), status),
     h("button", { type: "button", class: "button button-secondary kiosk-end", onclick: resetTerminal }, "结束查阅，清空记录"),
   );
 }
@@ -96,6 +111,8 @@ function startIdleTimer(idleMs) {
 export function resetTerminal() {
   clearTimeout(timer);
   clearTimeout(warnTimer);
+  // The next visitor's reading is not the last one's visit (keepalive: sent as the page goes).
+  fetch("/api/reading-room/visit", { method: "DELETE", keepalive: true }).catch(() => {});
   for (const store of [sessionStorage, localStorage]) {
     try {
       for (const key of Object.keys(store)) if (key.startsWith(STORAGE_PREFIX)) store.removeItem(key);
