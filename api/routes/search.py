@@ -168,13 +168,14 @@ def hit_out(hit: Hit, terms: QueryTerms, versions: dict[str, int] | None = None,
 def best_passages(hits: list[Hit], parsed: syntax.ParsedQuery, terms: QueryTerms,
                   closeness: dict[str, Any] | None = None) -> tuple[list[list[PassageOut]], list[AnswerOut]]:
     """Words reading: each hit's best passages, and for a question the best across the hits:
-    the closest in meaning where the hits were ordered so (`closeness`, api/meaning.py), else
-    by BM25 over their words."""
+    the closest in meaning, with their words, where the hits were ordered so (`closeness`,
+    api/meaning.py), else by BM25 over their words."""
     per_hit: list[list[PassageOut]] = [[] for _ in hits]
     if parsed.reading != "words" or not hits:
         return per_hit, []
     docs = [(h.id, h.fields.get("page_text", [])) for h in hits]
-    scored = passages.closest(docs, closeness) if closeness else passages.score(docs, parsed.keywords)
+    scored = (passages.closest(docs, closeness, parsed.keywords) if closeness
+              else passages.score(docs, parsed.keywords))
     answers: list[AnswerOut] = []
     for s in scored:
         p, n = s.passage, s.doc

@@ -36,5 +36,5 @@ def test_the_answering_law_is_among_the_first_ten_hits(figures):
 
 def test_an_answering_article_is_among_the_first_three_passages_shown(figures):
     ours, fts5 = figures["chayue"], figures["fts5"]
-    assert ours["article@3"] >= 0.45
-    assert ours["article@3"] >= fts5["article@3"]
+    assert ours["article@3"] >= 0.48
+    assert ours["article@3"] >= fts5["article@3"] + 0.04
