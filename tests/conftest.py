@@ -3,12 +3,20 @@ real pipeline (extraction, OCR, ledger), and an API client over it."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+
+# Reading questions by meaning embeds every passage an index run reads (22 passages a second on
+# a core): the suite indexes the same corpora dozens of times for other reasons (crashes, kills,
+# a three-node cluster's 2,400 files), so its index runs and apis read questions by words unless
+# meaning is their subject: tests/test_meaning.py, relevance/test_questions.py and the browser's
+# demo ask for it. The child processes the tests start inherit this.
+os.environ.setdefault("CHAYUE_MEANING", "false")
 SAMPLE = REPO / "sample"
 
 

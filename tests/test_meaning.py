@@ -88,8 +88,8 @@ def data(tmp_path_factory, model) -> Path:
     return data
 
 
-def _search(data: Path, q: str, **settings) -> dict:
-    with TestClient(create_app(Settings(data=data, staff_key="staff-secret", **settings))) as c:
+def _search(data: Path, q: str, meaning: bool = True, **settings) -> dict:
+    with TestClient(create_app(Settings(data=data, staff_key="staff-secret", meaning=meaning, **settings))) as c:
         r = c.get("/api/search", params={"q": q})
         assert r.status_code == 200, r.text
         return r.json()
@@ -117,13 +117,13 @@ def test_a_restricted_document_is_never_weighed_for_the_public(data):
     shown = [h["id"] for h in body["hits"]] + [a["id"] for a in body["answers"]]
     assert "secret" not in shown and "绝密" not in str(body)
     assert body["total"] == _search(data, QUESTION, meaning=False)["total"]
-    with TestClient(create_app(Settings(data=data, staff_key="staff-secret"))) as c:
+    with TestClient(create_app(Settings(data=data, staff_key="staff-secret", meaning=True))) as c:
         staff = c.get("/api/search", params={"q": QUESTION}, headers={"X-Chayue-Key": "staff-secret"}).json()
     assert "secret" in [h["id"] for h in staff["hits"]]
 
 
 def test_pages_of_a_question_show_each_hit_once(data):
-    with TestClient(create_app(Settings(data=data))) as c:
+    with TestClient(create_app(Settings(data=data, meaning=True))) as c:
         pages = [c.get("/api/search", params={"q": QUESTION, "size": 1, "page": n}).json() for n in (1, 2, 3, 4)]
     ids = [h["id"] for p in pages for h in p["hits"]]
     assert len(ids) == len(set(ids)) == pages[0]["total"] >= 2

@@ -160,7 +160,8 @@ def browser_data(browser_corpus, browser_workdir) -> Path:
     data = browser_workdir / "data"
     data.mkdir(parents=True, exist_ok=True)
     done = _chayue("index", str(browser_corpus), "--manifest", str(browser_corpus / "manifest.csv"),
-                   "--data", str(data), "--quiet", capture_output=True, text=True, timeout=900)
+                   "--data", str(data), "--quiet", capture_output=True, text=True, timeout=900,
+                   env={**os.environ, "CHAYUE_MEANING": "true"})  # the demo as it is served: questions by meaning
     assert done.returncode == 0, f"chayue index failed:\n{done.stdout}\n{done.stderr}"
     return data
 
