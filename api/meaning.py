@@ -15,9 +15,6 @@ from pathlib import Path
 import numpy as np
 
 from analysis import meaning
-from engine import Engine
-from engine.model import Audience
-from engine.query import Node, SearchSpec
 from settings import Settings
 
 WINDOW = 100  # the engine's first hits that are ordered by meaning
@@ -48,17 +45,19 @@ def model(settings: Settings) -> meaning.Model | None:
     return meaning.load(settings.meaning_model) if settings.meaning else None
 
 
-def order(engine: Engine, query: Node, filters: dict[str, Node], audience: Audience, text: str,
-          settings: Settings) -> Ordered | None:
-    """The engine's first WINDOW hits for `query`, closest to `text` first; None where meaning
-    is off, the model or the vectors are missing, or a hit has no vectors yet (its document
-    is being indexed): the engine's order stands."""
+def ready(settings: Settings) -> bool:
+    """Questions can be ordered by meaning here: it is on, and the model and vectors are there."""
+    return model(settings) is not None and _vectors(settings.data) is not None
+
+
+def order(ids: list[str], text: str, settings: Settings) -> Ordered | None:
+    """The engine's first WINDOW hits (`ids`, as the engine found them for the caller), closest
+    to `text` first; None where meaning is off, the model or the vectors are missing, or a hit
+    has no vectors yet (its document is being indexed): the engine's order stands."""
     m = model(settings)
     store = _vectors(settings.data) if m else None
     if m is None or store is None:
         return None
-    window = engine.search(SearchSpec(query=query, filters=dict(filters), size=WINDOW, fields=("id",)), audience)
-    ids = [h.id for h in window.hits]
     vecs = store.get(ids)
     if not ids or any(i not in vecs for i in ids):
         return None

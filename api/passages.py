@@ -12,6 +12,8 @@ document are kept in a small cache, so a long law is cut once, not at every sear
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 import re
 import threading
@@ -142,15 +144,26 @@ def score(docs: list[tuple[str, list[str]]], words: tuple[str, ...]) -> list[Sco
         return []
     total = len(found)
     avg = sum(len(p.norm) for _, p in found) / total
-    counts = {w: [p.norm.count(w) for _, p in found] for w in words}
-    idf = {w: math.log(1 + (total - df + 0.5) / (df + 0.5))
-           for w, c in counts.items() for df in [sum(1 for x in c if x)]}
-    out = []
-    for i, (n, p) in enumerate(found):
-        norm = K1 * (1 - B + B * len(p.norm) / avg)
-        s = sum(idf[w] * tf * (K1 + 1) / (tf + norm) for w in words for tf in [counts[w][i]] if tf)
-        if s > 0:
-            out.append(Scored(p, s, n))
+    # Each word found in all the passages joined (one scan in C, not one count per passage);
+    # an occurrence belongs to the passage its offset falls in.
+    joined = "\x00".join(p.norm for _, p in found)
+    starts = list(itertools.accumulate((len(p.norm) + 1 for _, p in found[:-1]), initial=0))
+    counts: dict[str, dict[int, int]] = {}
+    for w in set(words):
+        hits: dict[int, int] = {}
+        at = joined.find(w)
+        while at >= 0:
+            i = bisect.bisect_right(starts, at) - 1
+            hits[i] = hits.get(i, 0) + 1
+            at = joined.find(w, at + len(w))
+        counts[w] = hits
+    idf = {w: math.log(1 + (total - len(c) + 0.5) / (len(c) + 0.5)) for w, c in counts.items()}
+    scores: dict[int, float] = {}
+    for w in words:
+        for i, tf in counts[w].items():
+            norm = K1 * (1 - B + B * len(found[i][1].norm) / avg)
+            scores[i] = scores.get(i, 0.0) + idf[w] * tf * (K1 + 1) / (tf + norm)
+    out = [Scored(found[i][1], s, found[i][0]) for i, s in scores.items() if s > 0]
     out.sort(key=lambda x: (-x.score, x.doc, x.passage.page, x.passage.start))
     return out
 

@@ -96,15 +96,13 @@ def measure(out: Path, limit: int = 0, use_meaning: bool = True) -> dict[str, An
     """The figures of chayue (its questions ordered by meaning when `use_meaning` and the model
     is there, as the api does) and of FTS5."""
     from analysis import meaning as embeddings
-    from analysis.abbreviations import names_for
     from api import meaning
     from api.highlight import query_terms
-    from api.routes.search import HIT_FIELDS, _hits_in_order, best_passages
+    from api.routes.search import best_passages, search
     from bench.relevance import _fts5
     from engine import Engine, syntax
     from engine.embedded import open_embedded
     from engine.model import Audience, Hit
-    from engine.query import SearchSpec
     from engine.record import to_record
     from tests.relevance import cases
 
@@ -118,7 +116,6 @@ def measure(out: Path, limit: int = 0, use_meaning: bool = True) -> dict[str, An
     backend.upsert(records)
     backend.commit()
     engine = Engine(backend)
-    names = names_for(None)
     settings = Settings(data=data, meaning=use_meaning)
     model = meaning.model(settings)
     embedded_s, passages = 0.0, 0
@@ -131,26 +128,17 @@ def measure(out: Path, limit: int = 0, use_meaning: bool = True) -> dict[str, An
         vectors.close()
         embedded_s = time.perf_counter() - started
 
-    def answer(parsed: syntax.ParsedQuery, hits: list[Hit], total: int, started: float,
-               closeness: dict | None = None) -> Answer:
-        _, answers = best_passages(hits, parsed, query_terms(parsed), closeness)
+    def answer(parsed: syntax.ParsedQuery, hits: list[Hit], total: int, started: float) -> Answer:
+        _, answers = best_passages(hits, parsed, query_terms(parsed))
         return ([h.fields.get("title", "") for h in hits], [(a.title, a.label) for a in answers],
                 total, (time.perf_counter() - started) * 1000)
 
     def ours(q: str) -> Answer:
+        """The route itself (api/routes/search.py), as a request for the first page calls it."""
         started = time.perf_counter()
-        parsed = syntax.parse(q, names)
-        res = engine.search(SearchSpec(query=syntax.to_node(parsed), size=10, fields=HIT_FIELDS), Audience.public)
-        if res.total == 0 and parsed.sentence:  # as the api does (api/routes/search.py)
-            parsed = syntax.parse(q, names, "words")
-            res = engine.search(SearchSpec(query=syntax.to_node(parsed), size=10, fields=HIT_FIELDS), Audience.public)
-        if parsed.question:
-            node = syntax.to_node(parsed)
-            ordered = meaning.order(engine, node, {}, Audience.public, q, settings)
-            if ordered is not None:
-                hits = _hits_in_order(engine, {}, Audience.public, ordered.ids[:10])
-                return answer(parsed, hits, res.total, started, ordered.closeness)
-        return answer(parsed, res.hits, res.total, started)
+        body = search(q=q, page=1, size=10, engine=engine, audience=Audience.public, settings=settings)
+        return ([h.title for h in body.hits], [(a.title, a.label) for a in body.answers], body.total,
+                (time.perf_counter() - started) * 1000)
 
     db = out / "questions-fts5.sqlite"
     _fts5(db, records)

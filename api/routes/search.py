@@ -26,7 +26,7 @@ from api.schemas import (
 from api.routes import tree
 from engine import Engine
 from engine.base import RESULT_WINDOW, InvalidCursor
-from engine.model import Audience, Hit
+from engine.model import Audience, Hit, SearchResult
 from engine.query import Bool, ConstScore, MatchAll, Node, Range, SearchSpec, Terms
 from engine import syntax
 from engine.validity import LATEST_VERSIONS, RELATION_FACET, grouped, other_versions, valid_on
@@ -177,14 +177,22 @@ def best_passages(hits: list[Hit], parsed: syntax.ParsedQuery, terms: QueryTerms
     scored = (passages.closest(docs, closeness, parsed.keywords) if closeness
               else passages.score(docs, parsed.keywords))
     answers: list[AnswerOut] = []
-    for s in scored:
+    wanted = len(hits) * PASSAGES_PER_HIT + (ANSWERS if parsed.question else 0)
+    for s in scored:  # best first: only what is shown is drawn (a law has a thousand articles)
         p, n = s.passage, s.doc
+        to_hit = len(per_hit[n]) < PASSAGES_PER_HIT
+        to_answers = parsed.question and len(answers) < ANSWERS
+        if not (to_hit or to_answers):
+            continue
         out = dict(label=p.label, page=p.page, start=p.start, score=round(s.score, 3),
                    html=passages.shown(p, terms.for_pages(docs[n][1])))
-        if len(per_hit[n]) < PASSAGES_PER_HIT:
+        if to_hit:
             per_hit[n].append(PassageOut(**out))
-        if parsed.question and len(answers) < ANSWERS:
+        if to_answers:
             answers.append(AnswerOut(**out, id=hits[n].id, title=hits[n].fields.get("title", "")))
+        wanted -= to_hit + to_answers
+        if not wanted:
+            break
     return per_hit, answers
 
 
@@ -249,8 +257,10 @@ def search(
         filters = grouped(engine, node, filters, audience)
     spec = SearchSpec(query=node, filters=filters, facets=FACETS, sort=sort,
                       offset=0 if after else (page - 1) * size, size=size, search_after=after, fields=HIT_FIELDS)
+    # A question's first WINDOW hits are ordered by meaning, page by page (not by cursor).
+    by_meaning = sort == "relevance" and not after and spec.offset + size <= meaning.WINDOW
     try:
-        result = engine.search(spec, audience)
+        result, ordered = _page(engine, spec, audience, parsed, q, settings, by_meaning)
     except InvalidCursor as exc:
         raise bad_request("翻页游标无效 / invalid cursor") from exc
     if result.total == 0 and reading == "auto" and parsed.sentence and not after:
@@ -263,13 +273,7 @@ def search(
         if versions_grouped:
             filters = grouped(engine, node, filters_from(params), audience)
         spec = replace(spec, query=node, filters=filters)
-        result = engine.search(spec, audience)
-    ordered = None
-    if parsed.question and sort == "relevance" and not after and spec.offset + size <= meaning.WINDOW:
-        ordered = meaning.order(engine, node, filters, audience, q, settings)
-    if ordered is not None:
-        page_hits = _hits_in_order(engine, filters, audience, ordered.ids[spec.offset:spec.offset + size])
-        result = replace(result, hits=[replace(h, score=round(ordered.best[h.id], 4)) for h in page_hits])
+        result, ordered = _page(engine, spec, audience, parsed, q, settings, by_meaning)
     terms = query_terms(parsed)
     counts = other_versions(engine, (h.fields.get("version_group", "") for h in result.hits), audience,
                             {k: v for k, v in filters.items() if k == "access"}) if versions_grouped else {}
@@ -298,6 +302,20 @@ def search(
                            other=parsed.other_reading, fallback=parsed.fallback) if parsed.other_reading else None,
         answers=answers if page == 1 and not after else [],
     )
+
+
+def _page(engine: Engine, spec: SearchSpec, audience: Audience, parsed: syntax.ParsedQuery, q: str,
+          settings: Settings, by_meaning: bool) -> tuple[SearchResult, meaning.Ordered | None]:
+    """The engine's answer for the page; for a question where meaning can order it, one search
+    for the total, the facets and the ids of the first WINDOW hits (api/meaning.py), then the
+    page's hits in that order by id, each scored by its closest passage's closeness."""
+    if by_meaning and parsed.question and meaning.ready(settings):
+        window = engine.search(replace(spec, offset=0, size=meaning.WINDOW, fields=("id",)), audience)
+        ordered = meaning.order([h.id for h in window.hits], q, settings)
+        if ordered is not None:
+            hits = _hits_in_order(engine, spec.filters, audience, ordered.ids[spec.offset:spec.offset + spec.size])
+            return replace(window, hits=[replace(h, score=round(ordered.best[h.id], 4)) for h in hits]), ordered
+    return engine.search(spec, audience), None
 
 
 def _hits_in_order(engine: Engine, filters: dict[str, Node], audience: Audience, ids: list[str]) -> list[Hit]:
