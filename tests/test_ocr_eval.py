@@ -103,25 +103,31 @@ def _real_cases(name: str) -> list[P.Case]:
 
 @pytest.fixture(scope="module")
 def raw_rapid(request):
-    """Raw RapidOCR's reading of pages, kept in pytest's cache by their pixels and its version."""
+    """Raw RapidOCR's reading of pages, by their pixels and its version: as recorded in
+    tests/ocr_eval/raw-readings.json.xz (raw.RECORDED: reading the 36 pages of this module took
+    three minutes of CI at every run), else read now and kept in pytest's cache. A page drawn
+    differently (other fonts, another renderer) or another RapidOCR is read again."""
     import hashlib
     import importlib.metadata
     import json
 
     cache = Path(request.config.cache.mkdir("ocr-eval-raw"))
     version = importlib.metadata.version("rapidocr")
+    recorded = raw.recorded()
 
     def read(images: list, tmp: Path) -> list[str]:
         keys = [hashlib.sha256(f"{version}:{im.size}:".encode() + im.tobytes()).hexdigest()
                 for im in images]
-        todo = [i for i, k in enumerate(keys) if not (cache / f"{k}.json").exists()]
+        todo = [i for i, k in enumerate(keys) if k not in recorded and not (cache / f"{k}.json").exists()]
+        print(f"raw RapidOCR {version}: {len(images) - len(todo)} pages as recorded or cached, {len(todo)} read now")
         for i in todo:
             images[i].save(tmp / f"{i}.png")
         for n in range(0, len(todo), 4):  # kept as it goes: a run cut short keeps what it read
             some = todo[n:n + 4]
             for i, text in zip(some, raw.read([tmp / f"{i}.png" for i in some])):
                 (cache / f"{keys[i]}.json").write_text(json.dumps(text, ensure_ascii=False), "utf-8")
-        return [json.loads((cache / f"{k}.json").read_text("utf-8")) for k in keys]
+        return [recorded[k] if k in recorded else json.loads((cache / f"{k}.json").read_text("utf-8"))
+                for k in keys]
 
     return read
 

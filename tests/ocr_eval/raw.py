@@ -6,10 +6,16 @@ no page may chayue read less (tests/test_ocr_eval.py, bench/bench_ocr.py)."""
 from __future__ import annotations
 
 import json
+import lzma
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+# Raw readings recorded by the page's pixels and RapidOCR's version (the key test_ocr_eval.py
+# makes), so a run need not read again the pages it drew exactly as before. Written from
+# pytest's cache after a run: python -m tests.ocr_eval.raw --record .pytest_cache/d/ocr-eval-raw
+RECORDED = Path(__file__).resolve().parent / "raw-readings.json.xz"
 
 SCRIPT = """
 import json, sys
@@ -32,3 +38,24 @@ def read(paths: list[Path], processes: int = 2) -> list[str]:
     for i, out in enumerate(outs):
         texts[i::processes] = out
     return texts
+
+
+def recorded() -> dict[str, str]:
+    if not RECORDED.exists():
+        return {}
+    return json.loads(lzma.decompress(RECORDED.read_bytes()))
+
+
+def record(cache: Path) -> int:
+    """RECORDED from pytest's cache of raw readings (one `<key>.json` per page)."""
+    found = {p.stem: json.loads(p.read_text("utf-8")) for p in sorted(cache.glob("*.json"))}
+    RECORDED.write_bytes(lzma.compress(json.dumps(found, ensure_ascii=False, sort_keys=True, indent=0).encode()))
+    return len(found)
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Record raw RapidOCR's readings from pytest's cache.")
+    parser.add_argument("--record", type=Path, required=True, metavar="CACHE_DIR")
+    print(f"{record(parser.parse_args().record)} readings recorded in {RECORDED}")
