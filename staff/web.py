@@ -111,6 +111,20 @@ def caller(request: Request) -> Caller:
     return Caller(account=account, session=sid)
 
 
+def signed_in_or_absent(request: Request) -> Caller:
+    """As `caller`, but to anyone not signed in (a public caller, a reading-room terminal) the
+    register and the figures of use are not there: 404 as for any missing path, not a 401
+    that says they exist. A signed-in person without the role still gets 403."""
+    try:
+        return caller(request)
+    except ApiError as exc:
+        if exc.status == 401:
+            from starlette.exceptions import HTTPException
+
+            raise HTTPException(404) from None  # answered exactly as a path that does not exist
+        raise
+
+
 def deciders(who: Caller = Depends(caller)) -> Caller:
     if who.account.role not in opening.DECIDERS:
         raise ApiError(403, "forbidden", "只有审核员和管理员可以进行此操作 / reviewers and administrators only")
@@ -120,7 +134,7 @@ def deciders(who: Caller = Depends(caller)) -> Caller:
 STATISTICS_ROLES = ("admin", "reviewer")
 
 
-def statisticians(who: Caller = Depends(caller)) -> Caller:
+def statisticians(who: Caller = Depends(signed_in_or_absent)) -> Caller:
     """The figures name documents of every access level: 审核员 and 管理员 only (a 阅览室
     clerk sees on the public side what the reading room sees, and no more here)."""
     if who.account.role not in STATISTICS_ROLES:
@@ -128,7 +142,7 @@ def statisticians(who: Caller = Depends(caller)) -> Caller:
     return who
 
 
-def clerks(who: Caller = Depends(caller)) -> Caller:
+def clerks(who: Caller = Depends(signed_in_or_absent)) -> Caller:
     """The register's personal fields: 阅览室 and 管理员 only."""
     if who.account.role not in register.READERS:
         raise ApiError(403, "forbidden", "只有阅览室和管理员可以查看利用登记 / reading room and administrators only")

@@ -351,9 +351,10 @@ def test_use_of_hidden_documents_is_neither_counted_for_nor_shown_to_the_caller(
         counted = {r[0] for r in db.execute("SELECT doc_id FROM usage_docs WHERE channel = ?",
                                             ("online" if audience == Audience.public else "reading_room",))}
     assert "open-01" in counted and not counted & set(hidden)
+    missing = get(api, audience, "/staff/api/no-such-figures")
     for path in USE_PATHS:
         resp = get(api, audience, path)
-        assert resp.status_code in (401, 404), (path, resp.status_code)
+        assert (resp.status_code, resp.json()) == (404, missing.json()), (path, resp.status_code)
         assert_clean(audience, resp)
 
 
