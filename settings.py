@@ -4,6 +4,8 @@ and passed down; nothing else in the project reads environment variables."""
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -139,6 +141,25 @@ def cache_root() -> Path:
     if os.geteuid() == 0:
         return Path("/var/cache/chayue")
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "chayue"
+
+
+MAVEN_DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
+
+
+def maven_copy(artifact: str, into: Path) -> Path:
+    """The file of `artifact` (group:name:version[:type[:classifier]]) fetched from Maven
+    Central by Maven's dependency plugin into the empty folder `into` (Maven's own repository
+    caches it); RuntimeError saying why where it cannot be had."""
+    mvn = shutil.which("mvn")
+    if not mvn:
+        raise RuntimeError(f"Maven (mvn) is not installed: `apt-get install maven` fetches {artifact}")
+    done = subprocess.run([mvn, "-q", "-B", f"{MAVEN_DEPENDENCY_PLUGIN}:copy", f"-Dartifact={artifact}",
+                           f"-DoutputDirectory={into}"], capture_output=True, text=True, timeout=1800)
+    files = [p for p in into.iterdir() if p.is_file()]
+    if done.returncode != 0 or len(files) != 1:
+        tail = (done.stdout + done.stderr).strip().splitlines()[-5:]
+        raise RuntimeError(f"Maven could not fetch {artifact}: " + " | ".join(tail))
+    return files[0]
 
 
 @lru_cache(maxsize=1)

@@ -25,7 +25,6 @@ import argparse
 import contextlib
 import hashlib
 import logging
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -39,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from settings import cache_root
+from settings import cache_root, maven_copy
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +49,6 @@ FILES = {
     f"{MODEL}.onnx": "15b717c382bcb518ba457b93ea6850ede7f4f1cd8937454aa06972366cd19bcc",
     f"{MODEL}-tokenizer.json": "48cea5d44424912a6fd1ea647bf4fe50b55ab8b1e5879c3275f80e339e8fae26",
 }
-DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
 # bge's instruction for a short query against passages (its model card).
 QUERY_PREFIX = "为这个句子生成表示以用于检索相关文章："
 MAX_TOKENS = 256  # a passage is read up to this many tokens (an article rarely runs longer)
@@ -79,20 +77,13 @@ def fetch(target: Path | None = None) -> Path:
     home = model_dir(target)
     if (home / f"{MODEL}.onnx").exists() and (home / f"{MODEL}-tokenizer.json").exists():
         return home
-    mvn = shutil.which("mvn")
-    if not mvn:
-        raise RuntimeError("Maven (mvn) is not installed: `apt-get install maven` fetches the model")
     home.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=home.parent, prefix=".fetch-") as tmp:
-        done = subprocess.run([mvn, "-q", "-B", f"{DEPENDENCY_PLUGIN}:copy", f"-Dartifact={ARTIFACT}",
-                               f"-DoutputDirectory={tmp}"], capture_output=True, text=True, timeout=1800)
-        jars = list(Path(tmp).glob("*.jar"))
-        if done.returncode != 0 or not jars:
-            tail = (done.stdout + done.stderr).strip().splitlines()[-5:]
-            raise RuntimeError(f"Maven could not fetch {ARTIFACT}: " + " | ".join(tail))
+        (Path(tmp) / "jar").mkdir()
+        jar = maven_copy(ARTIFACT, Path(tmp) / "jar")
         unpacked = Path(tmp) / MODEL
         unpacked.mkdir()
-        with zipfile.ZipFile(jars[0]) as zf:
+        with zipfile.ZipFile(jar) as zf:
             for name, sha256 in FILES.items():
                 body = zf.read(name)
                 if hashlib.sha256(body).hexdigest() != sha256:

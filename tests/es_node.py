@@ -42,13 +42,12 @@ from typing import Any
 from urllib.error import HTTPError, URLError
 from urllib.request import Request, urlopen
 
-from settings import cache_root
+from settings import cache_root, maven_copy
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACT = "org.elasticsearch.distribution.integ-test-zip:elasticsearch:{version}:zip"
 # Pinned: its `copy` goal fetches one artifact without a project (the version Maven picks by
 # default, 2.8, has no such goal outside a project).
-DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
 MIN_JAVA = 21
 SERVICE_USER = "chayue-es"
 HEAP = "512m"
@@ -74,21 +73,16 @@ def distribution(version: str) -> Path:
     home = root / f"elasticsearch-{version}"
     if (home / "bin" / "elasticsearch").exists():
         return home
-    mvn = shutil.which("mvn")
-    if not mvn:
-        raise NodeUnavailable("Maven (mvn) is not installed: `apt-get install maven` fetches the node's distribution")
     root.mkdir(parents=True, exist_ok=True)
     root.chmod(0o755)
     with tempfile.TemporaryDirectory(dir=root, prefix=".fetch-") as tmp:
-        artifact = ARTIFACT.format(version=version)
-        done = subprocess.run([mvn, "-q", "-B", f"{DEPENDENCY_PLUGIN}:copy", f"-Dartifact={artifact}",
-                               f"-DoutputDirectory={tmp}"], capture_output=True, text=True, timeout=1800)
-        zips = list(Path(tmp).glob("*.zip"))
-        if done.returncode != 0 or not zips:
-            tail = (done.stdout + done.stderr).strip().splitlines()[-5:]
-            raise NodeUnavailable(f"Maven could not fetch {artifact}: " + " | ".join(tail))
+        (Path(tmp) / "zip").mkdir()
+        try:
+            archive = maven_copy(ARTIFACT.format(version=version), Path(tmp) / "zip")
+        except RuntimeError as exc:
+            raise NodeUnavailable(str(exc)) from None
         unpacked = Path(tmp) / "unpacked"
-        with zipfile.ZipFile(zips[0]) as zf:
+        with zipfile.ZipFile(archive) as zf:
             for info in zf.infolist():
                 target = Path(zf.extract(info, unpacked))
                 mode = info.external_attr >> 16 & 0o777  # zipfile drops the permission bits
