@@ -7,7 +7,7 @@ document frequencies: what facets, ranking and counting walk) passes
 things (words, phrases, fields, exclusions, each alternative of an OR, a repeated one counted
 once: each is a clause of its own in every field searched, so a 100-word query costs a
 hundred one-word ones even on a collection too small for any one of them to match much), or
-when it is a kind that always is (similar documents). Every search, cheap or not, also
+when it is a kind that always is (similar documents, a question ordered by meaning). Every search, cheap or not, also
 takes one of `settings.max_searches` places in flight, and exports have a pool of their own
 (`settings.max_exports`): a flood of one kind of request never takes the others' places.
 The decision is taken in the event loop, before the route's work is handed to a thread:
@@ -27,6 +27,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, Request
 
+from api import meaning
 from api.deps import get_audience, get_engine, get_settings
 from api.errors import ApiError
 from engine import Engine
@@ -131,6 +132,8 @@ def expensive(q: str, engine: Engine, audience: Audience, settings: Settings) ->
     parsed = syntax.parse(q)
     if syntax.distinct_units(parsed) > settings.expensive_units:
         return True
+    if parsed.question and meaning.ready(settings):
+        return True  # read by the model, then the first WINDOW hits weighed: ~90 ms (api/meaning.py)
     return engine.estimate(syntax.to_node(parsed), audience) > settings.expensive_matches
 
 

@@ -128,3 +128,25 @@ def test_pages_of_a_question_show_each_hit_once(data):
     ids = [h["id"] for p in pages for h in p["hits"]]
     assert len(ids) == len(set(ids)) == pages[0]["total"] >= 2
     assert ids[0] == "marriage"
+
+
+def test_a_question_read_by_meaning_waits_for_an_expensive_place(data):
+    """Admission judges a question by its real cost: read by the model and a hundred hits
+    weighed, it takes one of the expensive places, so a flood of questions leaves the cheap
+    searches answering; read by words alone it is as cheap as its words."""
+    one = dict(max_expensive=1, expensive_queue=0)
+    with TestClient(create_app(Settings(data=data, meaning=True, **one))) as c:
+        assert c.get("/api/search", params={"q": QUESTION}).status_code == 200  # its places are made
+        admission = c.app.state.admission
+        c.portal.call(admission.enter)  # the only expensive place is taken
+        try:
+            assert c.get("/api/search", params={"q": QUESTION}).status_code == 503
+            assert c.get("/api/search", params={"q": "抚养费"}).status_code == 200
+        finally:
+            c.portal.call(admission.leave)
+        assert c.get("/api/search", params={"q": QUESTION}).status_code == 200
+    with TestClient(create_app(Settings(data=data, meaning=False, **one))) as c:
+        thirteen = " ".join(f"词{i}" for i in range(13))  # expensive by its words: makes the places
+        assert c.get("/api/search", params={"q": thirteen}).status_code == 200
+        c.portal.call(c.app.state.admission.enter)
+        assert c.get("/api/search", params={"q": QUESTION}).status_code == 200
