@@ -185,11 +185,14 @@ def closest(docs: list[tuple[str, list[str]]], closeness: dict[str, Any],
             continue
         out += [Scored(p, float(c), n) for p, c in zip(found, near)]
     out.sort(key=lambda x: (-x.score, x.doc, x.passage.page, x.passage.start))
-    by_words = {(s.doc, s.passage.start, s.passage.page): r
-                for r, s in enumerate(score(docs, words))} if words else {}
-    fused = {id(s): 1 / (RRF_K + r + 1) + (1 / (RRF_K + w + 1) if (w := by_words.get(
-        (s.doc, s.passage.start, s.passage.page))) is not None else 0.0) for r, s in enumerate(out)}
-    return sorted(out, key=lambda s: -fused[id(s)])  # stable: closeness breaks ties
+    by_words = {(s.doc, s.passage): r for r, s in enumerate(score(docs, words))}
+
+    def fused(rank: int, s: Scored) -> float:
+        w = by_words.get((s.doc, s.passage))
+        return 1 / (RRF_K + rank + 1) + (0.0 if w is None else 1 / (RRF_K + w + 1))
+
+    ranked = sorted(enumerate(out), key=lambda rs: -fused(*rs))  # stable: closeness breaks ties
+    return [s for _, s in ranked]
 
 
 def shown(passage: Passage, terms: list[str]) -> str:

@@ -319,7 +319,7 @@ def _page(engine: Engine, spec: SearchSpec, audience: Audience, parsed: syntax.P
 
 
 def _hits_in_order(engine: Engine, filters: dict[str, Node], audience: Audience, ids: list[str]) -> list[Hit]:
-    """The hits of `ids` (found by `node` under `filters` for the audience), in that order:
+    """The hits of `ids` (the engine's, found under `filters` for the audience), in that order:
     fetched by id, the filters and the audience's kept as a second line of defence."""
     if not ids:
         return []
