@@ -3,39 +3,12 @@
 // writes /staff/api only; every state change carries the session's CSRF token. All text
 // from the server goes into the page as text (textContent), never as HTML.
 
-const $ = (sel) => document.querySelector(sel);
-let csrf = null;
+import { $, call, el, say, session } from "./common.js";
+
 let facetChoice = {};
 let lastQuery = null;
 
-function say(text) { $("#message").textContent = text; }
-
-async function call(method, path, body) {
-  const headers = { Accept: "application/json" };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  if (method !== "GET" && csrf) headers["X-CSRF-Token"] = csrf;
-  const resp = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body),
-                                   credentials: "same-origin" });
-  const data = await resp.json().catch(() => ({}));
-  if (!resp.ok) {
-    const err = new Error(data.message || `请求失败（${resp.status}）`);
-    err.status = resp.status;
-    throw err;
-  }
-  return data;
-}
-
-function el(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(props)) {
-    if (k === "class") node.className = v; else if (k in node) node[k] = v; else node.setAttribute(k, v);
-  }
-  for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(c ?? ""));
-  return node;
-}
-
 function showSignedIn(me) {
-  csrf = me.csrf;
   $("#signin-panel").hidden = true;
   $("#work").hidden = false;
   $("#who").hidden = false;
@@ -46,7 +19,6 @@ function showSignedIn(me) {
 }
 
 function showSignIn() {
-  csrf = null;
   $("#signin-panel").hidden = false;
   $("#work").hidden = true;
   $("#who").hidden = true;
@@ -205,27 +177,7 @@ async function loadAudit() {
     el("td", {}, e.action), el("td", {}, e.subject), el("td", {}, JSON.stringify(e.detail)))));
 }
 
-async function signIn(event) {
-  event.preventDefault();
-  try {
-    const me = await call("POST", "/staff/api/signin", { username: $("#username").value, password: $("#password").value });
-    $("#password").value = "";
-    say("");
-    showSignedIn(me);
-  } catch (err) {
-    say(err.message);
-  }
-}
-
-async function signOut() {
-  try { await call("POST", "/staff/api/signout"); } catch { /* signed out either way */ }
-  say("已退出登录");
-  showSignIn();
-}
-
 async function start() {
-  $("#signin-form").addEventListener("submit", signIn);
-  $("#signout").addEventListener("click", signOut);
   $("#queue-form").addEventListener("submit", (e) => { e.preventDefault(); loadQueue(); });
   $("#review-selected").addEventListener("click", () => review(false));
   $("#review-all").addEventListener("click", () => review(true));
@@ -233,11 +185,7 @@ async function start() {
   $("#select-all").addEventListener("change", (e) => {
     for (const c of document.querySelectorAll(".pick")) c.checked = e.target.checked;
   });
-  try {
-    showSignedIn(await call("GET", "/staff/api/me"));
-  } catch {
-    showSignIn();
-  }
+  await session(showSignedIn, showSignIn);
 }
 
 start();

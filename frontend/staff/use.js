@@ -3,35 +3,12 @@
 // ECharts, the yearly XLSX). Reads and writes /staff/api only; every state change carries
 // the session's CSRF token; text from the server goes into the page as text, never as HTML.
 
-const $ = (sel) => document.querySelector(sel);
-let csrf = null;
+import { $, call, el, say, session } from "./common.js";
+
 let visit = null;
 let chart = null;
 
-function say(text) { $("#message").textContent = text; }
-
-async function call(method, path, body) {
-  const headers = { Accept: "application/json" };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  if (method !== "GET" && csrf) headers["X-CSRF-Token"] = csrf;
-  const resp = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body),
-                                   credentials: "same-origin" });
-  const data = await resp.json().catch(() => ({}));
-  if (!resp.ok) throw new Error(data.message || `请求失败（${resp.status}）`);
-  return data;
-}
-
-function el(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(props)) {
-    if (k === "class") node.className = v; else if (k in node) node[k] = v; else node.setAttribute(k, v);
-  }
-  for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(c ?? ""));
-  return node;
-}
-
 async function showSignedIn(me) {
-  csrf = me.csrf;
   $("#signin-panel").hidden = true;
   $("#who").hidden = false;
   $("#who-name").textContent = `${me.name}（${me.role_label}）`;
@@ -49,7 +26,6 @@ async function showSignedIn(me) {
 }
 
 function showSignIn() {
-  csrf = null;
   $("#signin-panel").hidden = false;
   $("#register").hidden = $("#statistics").hidden = $("#who").hidden = true;
   $("#username").focus();
@@ -173,41 +149,14 @@ function drawChart(f) {
   }, true);
 }
 
-async function signIn(event) {
-  event.preventDefault();
-  try {
-    const me = await call("POST", "/staff/api/signin", { username: $("#username").value, password: $("#password").value });
-    $("#password").value = "";
-    say("");
-    await showSignedIn(me);
-  } catch (err) {
-    say(err.message);
-  }
-}
-
-async function signOut() {
-  try { await call("POST", "/staff/api/signout"); } catch { /* signed out either way */ }
-  say("已退出登录");
-  showSignIn();
-}
-
 async function start() {
-  $("#signin-form").addEventListener("submit", signIn);
-  $("#signout").addEventListener("click", signOut);
   $("#visit-form").addEventListener("submit", registerVisit);
   $("#item-search").addEventListener("submit", searchItems);
   $("#item-code-form").addEventListener("submit", (e) => { e.preventDefault(); addItem($("#item-code").value.trim()); });
   $("#outcome-form").addEventListener("submit", saveOutcome);
   $("#terminal-code").addEventListener("click", terminalCode);
   $("#stat-form").addEventListener("submit", loadStatistics);
-  let me;
-  try {
-    me = await call("GET", "/staff/api/me");
-  } catch {
-    showSignIn();
-    return;
-  }
-  await showSignedIn(me);
+  await session(showSignedIn, showSignIn);
 }
 
 start();

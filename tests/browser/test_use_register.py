@@ -122,6 +122,14 @@ def test_a_clerk_registers_a_visit_and_the_statistics_page_shows_it(chromium, us
         assert (summary["接待档案利用者（阅览室）"], summary["提供档案资料（阅览室）"], summary["复制档案"]) == (1, 2, 4)
         purposes = {r[0]: r[1:] for r in book["按利用目的"].iter_rows(min_row=3, values_only=True)}
         assert purposes["学术研究"] == (1, 2, 4)
+        # Signing out leaves the figures behind the sign-in form, also after a reload.
+        wang.click("#signout")
+        expect(wang.locator("#message")).to_have_text("已退出登录")
+        expect(wang.locator("#signin-panel")).to_be_visible()
+        expect(wang.locator("#statistics")).to_be_hidden()
+        wang.reload()
+        expect(wang.locator("#signin-panel")).to_be_visible()
+        expect(wang.locator("#statistics")).to_be_hidden()
     finally:
         wang_ctx.close()
     errors = [e for e in problems.errors if not ("/staff/api/me" in e and "status of 401" in e)]
